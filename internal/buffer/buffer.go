@@ -1,0 +1,168 @@
+// Package buffer implements the three record buffers of AimDB: the SPMC
+// ring, SingleLatest and Mailbox.
+//
+// Every buffer is safe for concurrent use. Push is synchronous, never
+// blocks and never allocates. Each reader belongs to one goroutine at a
+// time; distinct readers may be used concurrently.
+//
+// # Locking
+//
+// Each buffer has one mutex guarding its values, cursors, counters and
+// waiter list. A reader never holds the lock while it parks: it registers
+// itself as a waiter, unlocks, and waits on its own doorbell channel
+// (capacity 1). Push and Close ring the doorbells of registered waiters
+// with a non-blocking send while holding the lock; no reader code runs
+// under another reader's lock.
+package buffer
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors returned by readers.
+var (
+	// ErrEmpty is returned by TryRecv when no value is pending.
+	ErrEmpty = errors.New("buffer: empty")
+	// ErrClosed is returned once a closed buffer has no value left for the reader.
+	ErrClosed = errors.New("buffer: closed")
+	// ErrLagged is returned by ring readers that fell behind; the count of
+	// missed values is returned beside it.
+	ErrLagged = errors.New("buffer: reader lagged")
+)
+
+// Kind names a buffer type. The strings match AimDB's wire names.
+type Kind string
+
+// The buffer kinds.
+const (
+	KindRing    Kind = "spmc_ring"
+	KindLatest  Kind = "single_latest"
+	KindMailbox Kind = "mailbox"
+)
+
+// Stats is a point-in-time copy of a buffer's counters.
+type Stats struct {
+	Produced uint64 // values pushed
+	Consumed uint64 // values delivered to readers, all readers summed
+	Dropped  uint64 // values ring readers missed, summed over every lag report
+	Items    int    // values currently retained
+	Capacity int    // values the buffer can retain
+}
+
+// A Buffer stores a record's values and hands them to readers.
+type Buffer[T any] interface {
+	// Push stores v and wakes parked readers. It reports false, and
+	// stores nothing, if the buffer is closed.
+	Push(v T) bool
+	// Subscribe returns a new reader. See each kind for where it starts.
+	Subscribe() Reader[T]
+	// Peek returns the value a reader would see without consuming it.
+	// Rings have no canonical latest value and always report false.
+	Peek() (T, bool)
+	// Close closes the buffer. Readers receive what remains, then ErrClosed.
+	// Close is idempotent.
+	Close()
+	// Stats returns the buffer's counters.
+	Stats() Stats
+	// ResetStats zeroes the produced, consumed and dropped counters.
+	ResetStats()
+	// Kind reports the buffer type.
+	Kind() Kind
+}
+
+// A Reader receives values from a buffer.
+type Reader[T any] interface {
+	// TryRecv returns the next value without blocking: ErrEmpty when none is
+	// pending, ErrClosed when the buffer is closed and drained, ErrLagged
+	// with the number of missed values when a ring reader fell behind.
+	TryRecv() (v T, missed uint64, err error)
+	// Recv is TryRecv that parks while the buffer is empty. If ctx ends
+	// first it returns ctx.Err() and has consumed nothing.
+	Recv(ctx context.Context) (v T, missed uint64, err error)
+	// Close releases the reader. Later calls return ErrClosed.
+	Close()
+}
+
+// New returns a buffer of the given kind. Capacity is used by rings only
+// and must be at least 1.
+func New[T any](kind Kind, capacity int) Buffer[T] {
+	switch kind {
+	case KindRing:
+		return NewRing[T](capacity)
+	case KindLatest:
+		return NewLatest[T]()
+	case KindMailbox:
+		return NewMailbox[T]()
+	}
+	panic("buffer: unknown kind " + string(kind))
+}
+
+// waiter is the parking state every reader embeds. All fields except bell
+// are guarded by the owning buffer's mutex.
+type waiter struct {
+	bell   chan struct{}
+	parked bool
+	closed bool
+}
+
+func newWaiter() waiter { return waiter{bell: make(chan struct{}, 1)} }
+
+// ring wakes w without blocking. Called with the buffer lock held.
+func (w *waiter) ring() {
+	w.parked = false
+	select {
+	case w.bell <- struct{}{}:
+	default: // a wake is already pending
+	}
+}
+
+// waiters is the set of parked readers of one buffer. Guarded by the
+// buffer's mutex. Its backing array is reused, so steady-state parking
+// does not allocate.
+type waiters []*waiter
+
+// park registers w (once) so the next wakeAll rings it.
+func (ws *waiters) park(w *waiter) {
+	if !w.parked {
+		w.parked = true
+		*ws = append(*ws, w)
+	}
+}
+
+// wakeAll rings every registered waiter and empties the set.
+func (ws *waiters) wakeAll() {
+	for i, w := range *ws {
+		w.ring()
+		(*ws)[i] = nil
+	}
+	*ws = (*ws)[:0]
+}
+
+// remove drops w from the set, if present.
+func (ws *waiters) remove(w *waiter) {
+	if !w.parked {
+		return
+	}
+	w.parked = false
+	s := *ws
+	for i, x := range s {
+		if x == w {
+			last := len(s) - 1
+			s[i] = s[last]
+			s[last] = nil
+			*ws = s[:last]
+			return
+		}
+	}
+}
+
+// wait blocks until w is rung or ctx ends.
+func (w *waiter) wait(ctx context.Context) error {
+	select {
+	case <-w.bell:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,104 @@
+package buffertest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/aimdb-go/aimdb/internal/buffer"
+)
+
+const stressN = 20_000
+
+// ringStress streams values to four concurrent readers. Each must see a
+// gapless sequence once reported lags are accounted for, which also
+// proves that a Recv cut short by its context loses nothing (reader 0
+// cancels most of its receives).
+func ringStress(t *testing.T, mk func(int) buffer.Buffer[int]) {
+	b := mk(64)
+	var wg sync.WaitGroup
+	for i := range 4 {
+		r := b.Subscribe()
+		wg.Go(func() {
+			next := 0
+			for n := 0; ; n++ {
+				ctx, cancel := context.WithCancel(context.Background())
+				if i == 0 && n%3 != 0 {
+					cancel() // race cancellation against the producer
+				}
+				v, missed, err := r.Recv(ctx)
+				cancel()
+				switch {
+				case errors.Is(err, context.Canceled):
+					continue
+				case errors.Is(err, buffer.ErrLagged):
+					next += int(missed)
+				case errors.Is(err, buffer.ErrClosed):
+					if next != stressN {
+						t.Errorf("reader %d: closed at %d; want %d values accounted for", i, next, stressN)
+					}
+					return
+				case err != nil:
+					t.Errorf("reader %d: Recv: %v", i, err)
+					return
+				case v != next:
+					t.Errorf("reader %d: got %d; want %d", i, v, next)
+					return
+				default:
+					next++
+				}
+			}
+		})
+	}
+	for i := range stressN {
+		b.Push(i)
+	}
+	b.Close()
+	wg.Wait()
+}
+
+// mailboxStress has three readers compete for values: no value may be
+// delivered twice, each reader sees increasing values, and the last value
+// pushed before Close is delivered.
+func mailboxStress(t *testing.T, mk func() buffer.Buffer[int]) {
+	b := mk()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seen = make(map[int]int)
+	)
+	for i := range 3 {
+		r := b.Subscribe()
+		wg.Go(func() {
+			last := -1
+			for {
+				v, _, err := r.Recv(context.Background())
+				if errors.Is(err, buffer.ErrClosed) {
+					return
+				}
+				if err != nil || v <= last {
+					t.Errorf("reader %d: Recv() = %d, %v after %d", i, v, err, last)
+					return
+				}
+				last = v
+				mu.Lock()
+				seen[v]++
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range stressN {
+		b.Push(i)
+	}
+	b.Close()
+	wg.Wait()
+	for v, n := range seen {
+		if n != 1 {
+			t.Errorf("value %d delivered %d times", v, n)
+		}
+	}
+	if seen[stressN-1] != 1 {
+		t.Errorf("last value %d was not delivered", stressN-1)
+	}
+}

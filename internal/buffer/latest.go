@@ -1,0 +1,119 @@
+package buffer
+
+import (
+	"context"
+	"sync"
+)
+
+// Latest keeps only the newest value. Every reader sees the newest value
+// at the time it reads; intermediate values collapse and readers never
+// lag. A reader subscribing after a value exists receives that value once.
+type Latest[T any] struct {
+	mu       sync.Mutex
+	value    T
+	version  uint64 // number of pushes; 0 means never written
+	closed   bool
+	waiting  waiters
+	produced uint64
+	consumed uint64
+}
+
+// NewLatest returns an empty SingleLatest buffer.
+func NewLatest[T any]() *Latest[T] { return &Latest[T]{} }
+
+// Push implements Buffer.
+func (b *Latest[T]) Push(v T) bool {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	b.value = v
+	b.version++
+	b.produced++
+	b.waiting.wakeAll()
+	b.mu.Unlock()
+	return true
+}
+
+// Subscribe implements Buffer. The reader's first read returns the current
+// value, if there is one.
+func (b *Latest[T]) Subscribe() Reader[T] {
+	return &latestReader[T]{b: b, w: newWaiter()}
+}
+
+// Peek implements Buffer.
+func (b *Latest[T]) Peek() (T, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.value, b.version > 0
+}
+
+// Close implements Buffer.
+func (b *Latest[T]) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.waiting.wakeAll()
+	b.mu.Unlock()
+}
+
+// Stats implements Buffer. Occupancy is 1 once a value exists.
+func (b *Latest[T]) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := Stats{Produced: b.produced, Consumed: b.consumed, Capacity: 1}
+	if b.version > 0 {
+		s.Items = 1
+	}
+	return s
+}
+
+// ResetStats implements Buffer.
+func (b *Latest[T]) ResetStats() {
+	b.mu.Lock()
+	b.produced, b.consumed = 0, 0
+	b.mu.Unlock()
+}
+
+// Kind implements Buffer.
+func (b *Latest[T]) Kind() Kind { return KindLatest }
+
+type latestReader[T any] struct {
+	b    *Latest[T]
+	seen uint64 // version last delivered to this reader
+	w    waiter
+}
+
+func (r *latestReader[T]) mutex() *sync.Mutex { return &r.b.mu }
+func (r *latestReader[T]) waiter() *waiter    { return &r.w }
+func (r *latestReader[T]) parkLocked()        { r.b.waiting.park(&r.w) }
+
+func (r *latestReader[T]) tryLocked() (T, uint64, error) {
+	var zero T
+	b := r.b
+	switch {
+	case r.w.closed:
+		return zero, 0, ErrClosed
+	case b.version != r.seen:
+		r.seen = b.version
+		b.consumed++
+		return b.value, 0, nil
+	case b.closed:
+		return zero, 0, ErrClosed
+	}
+	return zero, 0, ErrEmpty
+}
+
+func (r *latestReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
+
+func (r *latestReader[T]) Recv(ctx context.Context) (T, uint64, error) {
+	return recvLoop[T](ctx, r)
+}
+
+func (r *latestReader[T]) Close() {
+	r.b.mu.Lock()
+	r.w.closed = true
+	r.b.waiting.remove(&r.w)
+	r.w.ring() // release a Recv parked on this reader in another goroutine
+	r.b.mu.Unlock()
+}

@@ -1,0 +1,120 @@
+package buffer
+
+import (
+	"context"
+	"sync"
+)
+
+// Mailbox is one slot shared by all readers. A push replaces any value not
+// yet taken ("latest command wins"); each value is taken by exactly one
+// reader. A value pushed before a reader subscribed is still delivered to
+// whichever reader reads first. Readers never lag.
+type Mailbox[T any] struct {
+	mu       sync.Mutex
+	slot     T
+	full     bool
+	closed   bool
+	waiting  waiters
+	produced uint64
+	consumed uint64
+}
+
+// NewMailbox returns an empty mailbox.
+func NewMailbox[T any]() *Mailbox[T] { return &Mailbox[T]{} }
+
+// Push implements Buffer.
+func (b *Mailbox[T]) Push(v T) bool {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	b.slot = v
+	b.full = true
+	b.produced++
+	b.waiting.wakeAll()
+	b.mu.Unlock()
+	return true
+}
+
+// Subscribe implements Buffer.
+func (b *Mailbox[T]) Subscribe() Reader[T] {
+	return &mailboxReader[T]{b: b, w: newWaiter()}
+}
+
+// Peek implements Buffer. It does not take the value.
+func (b *Mailbox[T]) Peek() (T, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.slot, b.full
+}
+
+// Close implements Buffer.
+func (b *Mailbox[T]) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.waiting.wakeAll()
+	b.mu.Unlock()
+}
+
+// Stats implements Buffer. Occupancy is 1 while a value waits in the slot.
+func (b *Mailbox[T]) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := Stats{Produced: b.produced, Consumed: b.consumed, Capacity: 1}
+	if b.full {
+		s.Items = 1
+	}
+	return s
+}
+
+// ResetStats implements Buffer.
+func (b *Mailbox[T]) ResetStats() {
+	b.mu.Lock()
+	b.produced, b.consumed = 0, 0
+	b.mu.Unlock()
+}
+
+// Kind implements Buffer.
+func (b *Mailbox[T]) Kind() Kind { return KindMailbox }
+
+type mailboxReader[T any] struct {
+	b *Mailbox[T]
+	w waiter
+}
+
+func (r *mailboxReader[T]) mutex() *sync.Mutex { return &r.b.mu }
+func (r *mailboxReader[T]) waiter() *waiter    { return &r.w }
+func (r *mailboxReader[T]) parkLocked()        { r.b.waiting.park(&r.w) }
+
+func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
+	var zero T
+	b := r.b
+	switch {
+	case r.w.closed:
+		return zero, 0, ErrClosed
+	case b.full:
+		v := b.slot
+		b.slot = zero // do not keep a taken value alive
+		b.full = false
+		b.consumed++
+		return v, 0, nil
+	case b.closed:
+		return zero, 0, ErrClosed
+	}
+	return zero, 0, ErrEmpty
+}
+
+func (r *mailboxReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
+
+func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
+	return recvLoop[T](ctx, r)
+}
+
+func (r *mailboxReader[T]) Close() {
+	r.b.mu.Lock()
+	r.w.closed = true
+	r.b.waiting.remove(&r.w)
+	r.w.ring() // release a Recv parked on this reader in another goroutine
+	r.b.mu.Unlock()
+}
