@@ -1,0 +1,35 @@
+package aimdb
+
+import (
+	"log/slog"
+	"sync/atomic"
+)
+
+// A Producer writes values into one record. Produce never blocks and does
+// not allocate. A Producer is safe for concurrent use.
+type Producer[T any] struct {
+	rec  *Record[T]
+	prof *stage       // the source stage it belongs to, if any
+	last atomic.Int64 // nanotime of the previous Produce, for profiling
+}
+
+// Produce stores v in the record's buffer. It fails with ErrClosed once
+// the DB has shut the record down.
+func (p *Producer[T]) Produce(v T) error {
+	if p.prof != nil {
+		now := nanotime()
+		if prev := p.last.Swap(now); prev != 0 {
+			p.prof.observe(now - prev)
+		}
+	}
+	return p.rec.produce(v)
+}
+
+// Key returns the record's key.
+func (p *Producer[T]) Key() Key[T] { return p.rec.Key() }
+
+// Clock returns the DB's clock. Sources pace themselves with it.
+func (p *Producer[T]) Clock() Clock { return p.rec.db.opts.Clock }
+
+// Logger returns the DB's logger, annotated with the record key.
+func (p *Producer[T]) Logger() *slog.Logger { return p.rec.db.opts.Logger.With("record", p.rec.key) }

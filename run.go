@@ -1,0 +1,181 @@
+package aimdb
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Run validates the DB, starts every stage and blocks until ctx is done or,
+// under the StopDB policy, a stage fails. It then shuts down gracefully:
+// sources are stopped; records are closed in topological order once their
+// writers have returned, so taps and transforms drain what is buffered;
+// stage contexts are cancelled if draining takes longer than
+// Options.ShutdownTimeout. Run returns only after every goroutine it
+// started has returned.
+//
+// Run returns nil when ctx ended the run, a *StageError when a stage
+// failed under StopDB, an *InvalidConfigError (before starting anything)
+// when the configuration is invalid, and ErrStarted if Run was called
+// before. A DB runs once.
+func (db *DB) Run(ctx context.Context) error {
+	db.mu.Lock()
+	if db.state != configuring {
+		db.mu.Unlock()
+		return ErrStarted
+	}
+	v := db.validateLocked()
+	if err := v.err(); err != nil {
+		db.mu.Unlock()
+		return err
+	}
+	db.state = running
+	order := v.order
+	db.mu.Unlock()
+
+	rs := newRunState(db, ctx)
+	for _, c := range order {
+		c.prepare(rs)
+	}
+	for _, start := range rs.queued {
+		start()
+	}
+	rs.queued = nil
+	for _, c := range order {
+		c.launchSources(rs)
+	}
+	close(db.started)
+	db.opts.Logger.Info("aimdb: running", "records", len(order))
+
+	select {
+	case <-ctx.Done():
+	case <-rs.failed:
+	}
+	rs.shutdown(order)
+
+	db.mu.Lock()
+	db.state = stopped
+	db.mu.Unlock()
+	db.opts.Logger.Info("aimdb: stopped")
+	return rs.failure
+}
+
+// runState is what one Run owns: the stage contexts, the goroutines and
+// the first fatal stage failure.
+type runState struct {
+	db   *DB
+	opts *Options
+
+	stageCtx     context.Context // taps and transforms; cancelled when draining times out
+	cancelStages context.CancelFunc
+	srcCtx       context.Context // sources; cancelled when shutdown starts
+	stopSources  context.CancelFunc
+
+	wg     sync.WaitGroup
+	queued []func()
+
+	failOnce sync.Once
+	failed   chan struct{}
+	failure  error
+}
+
+func newRunState(db *DB, ctx context.Context) *runState {
+	rs := &runState{db: db, opts: &db.opts, failed: make(chan struct{})}
+	base := context.WithoutCancel(ctx) // stages outlive ctx while draining
+	rs.stageCtx, rs.cancelStages = context.WithCancel(base)
+	rs.srcCtx, rs.stopSources = context.WithCancel(rs.stageCtx)
+	return rs
+}
+
+// queue adds a goroutine to start once every subscription is taken.
+func (rs *runState) queue(start func()) { rs.queued = append(rs.queued, start) }
+
+func (rs *runState) fail(err error) {
+	rs.failOnce.Do(func() {
+		rs.failure = err
+		close(rs.failed)
+	})
+}
+
+func (rs *runState) shutdown(order []recordCore) {
+	rs.stopSources()
+	if rs.opts.ShutdownTimeout < 0 {
+		rs.cancelStages()
+	} else {
+		t := time.AfterFunc(rs.opts.ShutdownTimeout, func() {
+			rs.db.opts.Logger.Warn("aimdb: shutdown timeout reached, cancelling stages",
+				"timeout", rs.opts.ShutdownTimeout)
+			rs.cancelStages()
+		})
+		defer t.Stop()
+	}
+	for _, c := range order {
+		select {
+		case <-c.base().writersDone:
+		case <-rs.stageCtx.Done():
+		}
+		c.closeBuffer()
+	}
+	rs.wg.Wait()
+	rs.cancelStages()
+}
+
+// goStage runs a stage in a goroutine owned by rs, applying the failure
+// policy. A writer stage counts towards its record's writers.
+func (rs *runState) goStage(ctx context.Context, rec *recordBase, st *stage, writer bool, run func(context.Context) error) {
+	rs.wg.Go(func() {
+		if writer {
+			defer rec.writerDone()
+		}
+		st.running.Store(true)
+		defer st.running.Store(false)
+		log := rs.opts.Logger.With("record", rec.key, "stage", st.label())
+		backoff := rs.opts.RestartBackoff
+		for {
+			started := rs.opts.Clock.Now()
+			err := callStage(ctx, run)
+			if err == nil || ctx.Err() != nil && (errors.Is(err, ctx.Err()) || errors.Is(err, ErrClosed)) ||
+				errors.Is(err, ErrClosed) && rs.stopping() {
+				return
+			}
+			st.fail(err)
+			serr := &StageError{Key: rec.key, Stage: st.label(), Err: err}
+			if pe, ok := errors.AsType[*PanicError](err); ok {
+				log.Error("aimdb: stage panicked", "err", err, "stack", string(pe.Stack))
+			} else {
+				log.Error("aimdb: stage failed", "err", err)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if rs.opts.OnStageError == StopDB {
+				rs.fail(serr)
+				return
+			}
+			if rs.opts.Clock.Now().Sub(started) > rs.opts.MaxRestartBackoff {
+				backoff = rs.opts.RestartBackoff
+			}
+			log.Info("aimdb: restarting stage", "after", backoff)
+			if rs.opts.Clock.Sleep(ctx, backoff) != nil {
+				return
+			}
+			st.restarts.Add(1)
+			backoff = min(2*backoff, rs.opts.MaxRestartBackoff)
+		}
+	})
+}
+
+// stopping reports whether shutdown has begun.
+func (rs *runState) stopping() bool { return rs.srcCtx.Err() != nil }
+
+// callStage calls run, turning a panic into a *PanicError.
+func callStage(ctx context.Context, run func(context.Context) error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return run(ctx)
+}

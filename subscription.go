@@ -1,0 +1,113 @@
+package aimdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+
+	"github.com/aimdb-go/aimdb/internal/buffer"
+)
+
+// A Subscription receives one record's values. Its receive methods must
+// not be called concurrently with each other; Close may be called from any
+// goroutine. Subscriptions handed to taps belong to the DB: Close on them
+// does nothing.
+type Subscription[T any] struct {
+	rec   *Record[T]
+	r     buffer.Reader[T]
+	owned bool
+	prof  *stage
+	last  int64 // nanotime the previous value was handed out, for profiling
+}
+
+// Recv returns the next value, blocking until there is one.
+//
+// It returns a *LagError when a ring subscriber fell behind (not
+// terminal: the next Recv returns the oldest value still retained),
+// ErrClosed once the record was shut down and its remaining values were
+// delivered or the subscription was closed, or ctx.Err() if ctx ended
+// first, in which case nothing was consumed.
+func (s *Subscription[T]) Recv(ctx context.Context) (T, error) {
+	s.profile()
+	v, missed, err := s.r.Recv(ctx)
+	return s.result(v, missed, err)
+}
+
+// TryRecv returns the next value without blocking, or ErrEmpty. Its other
+// errors are those of Recv.
+func (s *Subscription[T]) TryRecv() (T, error) {
+	s.profile()
+	v, missed, err := s.r.TryRecv()
+	return s.result(v, missed, err)
+}
+
+// All returns an iterator over received values. It yields each value with
+// a nil error, and a *LagError (after which it continues) when a ring
+// subscriber fell behind. It stops without yielding when the subscription
+// ends (ErrClosed); if ctx ends first, it yields ctx.Err() and stops.
+func (s *Subscription[T]) All(ctx context.Context) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for {
+			v, err := s.Recv(ctx)
+			switch {
+			case err == nil:
+				if !yield(v, nil) {
+					return
+				}
+			case errors.Is(err, ErrClosed):
+				return
+			default:
+				_, lag := err.(*LagError)
+				if !yield(v, err) || !lag {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Close ends the subscription and releases a Recv blocked on it. It is
+// safe to call more than once.
+func (s *Subscription[T]) Close() {
+	if !s.owned {
+		s.r.Close()
+	}
+}
+
+// Key returns the record's key.
+func (s *Subscription[T]) Key() Key[T] { return s.rec.Key() }
+
+// Clock returns the DB's clock.
+func (s *Subscription[T]) Clock() Clock { return s.rec.db.opts.Clock }
+
+// Logger returns the DB's logger, annotated with the record key.
+func (s *Subscription[T]) Logger() *slog.Logger {
+	return s.rec.db.opts.Logger.With("record", s.rec.key)
+}
+
+// profile records, for a tap, the time spent on the previous value.
+func (s *Subscription[T]) profile() {
+	if s.prof != nil && s.last != 0 {
+		s.prof.observe(nanotime() - s.last)
+		s.last = 0
+	}
+}
+
+func (s *Subscription[T]) result(v T, missed uint64, err error) (T, error) {
+	switch err {
+	case nil:
+		if s.prof != nil {
+			s.last = nanotime()
+		}
+		return v, nil
+	case buffer.ErrLagged:
+		return v, &LagError{Key: s.rec.key, Missed: missed}
+	case buffer.ErrClosed:
+		return v, fmt.Errorf("record %q: %w", s.rec.key, ErrClosed)
+	case buffer.ErrEmpty:
+		return v, ErrEmpty
+	}
+	return v, err
+}
