@@ -1,0 +1,127 @@
+//go:build !race
+
+// The race detector allocates on its own, so allocation gates run only in
+// builds without it; .ci/run runs them separately.
+
+package aimdb_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/aimdbtest"
+)
+
+// telemetry is the 24-byte payload of AimDB's benchmarks.
+type telemetry struct {
+	SensorID uint32
+	Value    float64
+	Sequence uint64
+}
+
+func TestAllocsProduceRecv(t *testing.T) {
+	for _, buf := range []aimdb.Buffer{aimdb.Ring(1024), aimdb.Latest(), aimdb.Mailbox()} {
+		for _, subs := range []int{1, 4} {
+			t.Run(fmt.Sprintf("%s/subs=%d", buf, subs), func(t *testing.T) {
+				db := aimdb.New(nil)
+				key := aimdb.NewKey[telemetry]("bench.telemetry.x")
+				rec := aimdbtest.Must[*aimdb.Record[telemetry]](t)(aimdb.Register(db, key, buf))
+				var ss []*aimdb.Subscription[telemetry]
+				for range subs {
+					s := aimdbtest.Must[*aimdb.Subscription[telemetry]](t)(rec.Subscribe())
+					defer s.Close()
+					ss = append(ss, s)
+				}
+				ctx := context.Background()
+				var i uint64
+				allocs := testing.AllocsPerRun(1000, func() {
+					i++
+					if err := aimdb.Produce(db, key, telemetry{1, float64(i), i}); err != nil {
+						t.Fatal(err)
+					}
+					for j, s := range ss {
+						if buf.Type() == "mailbox" && j > 0 {
+							break // one shared slot: only one reader gets it
+						}
+						if _, err := s.Recv(ctx); err != nil {
+							t.Fatal(err)
+						}
+					}
+				})
+				if allocs != 0 {
+					t.Errorf("%v allocs per produce→recv; want 0", allocs)
+				}
+			})
+		}
+	}
+}
+
+// pipelineMallocs runs n messages through source → transform → tap in
+// lockstep and returns the heap allocations per message.
+func pipelineMallocs(t *testing.T, n int, f func(telemetry) (telemetry, bool)) float64 {
+	db := aimdb.New(nil)
+	in := aimdbtest.Must[*aimdb.Record[telemetry]](t)(aimdb.Register(db, aimdb.NewKey[telemetry]("pipe.in.x"), aimdb.Ring(1024)))
+	out := aimdbtest.Must[*aimdb.Record[telemetry]](t)(aimdb.Register(db, aimdb.NewKey[telemetry]("pipe.out.x"), aimdb.Ring(1024)))
+	aimdb.Transform(out, in.Key(), f)
+	ack := make(chan struct{})
+	start := make(chan struct{})
+	in.Source(func(ctx context.Context, p *aimdb.Producer[telemetry]) error {
+		<-start
+		for i := range uint64(2 * n) { // first half warms up
+			_ = p.Produce(telemetry{7, float64(i), i})
+			select {
+			case <-ack:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		<-ctx.Done()
+		return nil
+	})
+	var before, after runtime.MemStats
+	done := make(chan struct{})
+	out.Tap(func(ctx context.Context, s *aimdb.Subscription[telemetry]) error {
+		for i := 0; i < 2*n; i++ {
+			if _, err := s.Recv(ctx); err != nil {
+				return err
+			}
+			if i == n-1 {
+				runtime.ReadMemStats(&before)
+			}
+			ack <- struct{}{}
+		}
+		runtime.ReadMemStats(&after)
+		close(done)
+		return nil
+	})
+	aimdbtest.Start(t, db)
+	close(start)
+	<-done
+	return float64(after.Mallocs-before.Mallocs) / float64(n)
+}
+
+func TestAllocsPipeline(t *testing.T) {
+	const n = 50_000
+	per := pipelineMallocs(t, n, func(v telemetry) (telemetry, bool) { v.Value *= 2; return v, true })
+	// A handful of runtime allocations (timers, GC workers) over 50,000
+	// messages is noise; one per message is a regression.
+	if per > 0.001 {
+		t.Errorf("source→transform→tap: %.4f allocs per message; want 0", per)
+	}
+}
+
+var sink *telemetry
+
+func TestAllocsPipelineControl(t *testing.T) {
+	// The gate must see an allocation when there is one.
+	per := pipelineMallocs(t, 5_000, func(v telemetry) (telemetry, bool) {
+		sink = &telemetry{v.SensorID, v.Value, v.Sequence}
+		return v, true
+	})
+	if per < 1 {
+		t.Errorf("control: %.4f allocs per message; want at least 1", per)
+	}
+}
