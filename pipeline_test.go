@@ -11,15 +11,9 @@ import (
 	"github.com/aimdb-go/aimdb/aimdbtest"
 )
 
-type reading struct {
-	Sensor int
-	Value  float64
-}
-
 var (
-	rawKey   = aimdb.NewKey[int]("test.raw.value")
-	evenKey  = aimdb.NewKey[int]("test.even.value")
-	labelKey = aimdb.NewKey[string]("test.label.value")
+	rawKey  = aimdb.NewKey[int]("test.raw.value")
+	evenKey = aimdb.NewKey[int]("test.even.value")
 )
 
 func TestSourceTransformTap(t *testing.T) {
