@@ -182,3 +182,11 @@ func (db *DB) mustConfigure(what, key string) {
 		panic(fmt.Sprintf("aimdb: %s on record %q after Run started", what, key))
 	}
 }
+
+// checkFunc records a configuration mistake if a stage function is nil.
+// Called with db.mu held.
+func (db *DB) checkFunc(isNil bool, key, verb string) {
+	if isNil {
+		db.mistakes = append(db.mistakes, &ConfigError{Key: key, Message: verb + " given a nil function"})
+	}
+}

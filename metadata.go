@@ -30,11 +30,10 @@ type RecordMetadata struct {
 // Records returns the metadata of every record, in registration order.
 // It is safe to call at any time, including while the DB runs.
 func (db *DB) Records() []RecordMetadata {
-	records := db.snapshot()
-	md := make([]RecordMetadata, len(records))
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	for i, c := range records {
+	md := make([]RecordMetadata, len(db.records))
+	for i, c := range db.records {
 		md[i] = metadata(c)
 	}
 	return md

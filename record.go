@@ -3,6 +3,7 @@ package aimdb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"sync/atomic"
 
@@ -49,6 +50,7 @@ type recordBase struct {
 	key string
 	typ reflect.Type
 	cfg Buffer
+	log *slog.Logger // the DB's logger, annotated with the key
 
 	sources    []*stage
 	taps       []*stage
@@ -87,7 +89,8 @@ type Record[T any] struct {
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {
-	r := &Record[T]{recordBase: recordBase{db: db, id: -1, key: key, typ: typ, cfg: cfg}}
+	r := &Record[T]{recordBase: recordBase{db: db, id: -1, key: key, typ: typ, cfg: cfg,
+		log: db.opts.Logger.With("record", key)}}
 	if cfg.problem() == "" {
 		r.buf = buffer.New[T](cfg.kind, cfg.capacity)
 	}
@@ -102,7 +105,8 @@ func (r *Record[T]) Key() Key[T] { return Key[T]{name: r.key} }
 func (r *Record[T]) Source(f SourceFunc[T], opts ...StageOption) {
 	r.db.mu.Lock()
 	defer r.db.mu.Unlock()
-	r.db.mustConfigure("Source", r.key)
+	r.db.mustConfigure(".Source()", r.key)
+	r.db.checkFunc(f == nil, r.key, ".Source()")
 	r.sources = append(r.sources, newStage(stageSource, len(r.sources), opts))
 	r.srcFns = append(r.srcFns, f)
 }
@@ -111,7 +115,8 @@ func (r *Record[T]) Source(f SourceFunc[T], opts ...StageOption) {
 func (r *Record[T]) Tap(f TapFunc[T], opts ...StageOption) {
 	r.db.mu.Lock()
 	defer r.db.mu.Unlock()
-	r.db.mustConfigure("Tap", r.key)
+	r.db.mustConfigure(".Tap()", r.key)
+	r.db.checkFunc(f == nil, r.key, ".Tap()")
 	r.taps = append(r.taps, newStage(stageTap, len(r.taps), opts))
 	r.tapFns = append(r.tapFns, f)
 }

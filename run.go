@@ -131,13 +131,12 @@ func (rs *runState) goStage(ctx context.Context, rec *recordBase, st *stage, wri
 		}
 		st.running.Store(true)
 		defer st.running.Store(false)
-		log := rs.opts.Logger.With("record", rec.key, "stage", st.label())
+		log := rec.log.With("stage", st.label())
 		backoff := rs.opts.RestartBackoff
 		for {
 			started := rs.opts.Clock.Now()
 			err := callStage(ctx, run)
-			if err == nil || ctx.Err() != nil && (errors.Is(err, ctx.Err()) || errors.Is(err, ErrClosed)) ||
-				errors.Is(err, ErrClosed) && rs.stopping() {
+			if rs.normalEnd(ctx, err) {
 				return
 			}
 			st.fail(err)
@@ -167,8 +166,15 @@ func (rs *runState) goStage(ctx context.Context, rec *recordBase, st *stage, wri
 	})
 }
 
-// stopping reports whether shutdown has begun.
-func (rs *runState) stopping() bool { return rs.srcCtx.Err() != nil }
+// normalEnd reports whether a stage that returned err simply finished:
+// it returned nil, or shutdown ended its context or closed its record.
+func (rs *runState) normalEnd(ctx context.Context, err error) bool {
+	if err == nil {
+		return true
+	}
+	stopping := rs.srcCtx.Err() != nil
+	return stopping && errors.Is(err, ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err())
+}
 
 // callStage calls run, turning a panic into a *PanicError.
 func callStage(ctx context.Context, run func(context.Context) error) (err error) {

@@ -83,9 +83,7 @@ func (s *Subscription[T]) Key() Key[T] { return s.rec.Key() }
 func (s *Subscription[T]) Clock() Clock { return s.rec.db.opts.Clock }
 
 // Logger returns the DB's logger, annotated with the record key.
-func (s *Subscription[T]) Logger() *slog.Logger {
-	return s.rec.db.opts.Logger.With("record", s.rec.key)
-}
+func (s *Subscription[T]) Logger() *slog.Logger { return s.rec.log }
 
 // profile records, for a tap, the time spent on the previous value.
 func (s *Subscription[T]) profile() {

@@ -19,6 +19,7 @@ type transform struct {
 	prepare func(rs *runState)
 }
 
+// verb names the method that made t, as in ".Transform()".
 func (t *transform) verb() string {
 	if t.join {
 		return ".Join()"
@@ -26,10 +27,11 @@ func (t *transform) verb() string {
 	return ".Transform()"
 }
 
-func (b *recordBase) addTransform(t *transform) {
+func (b *recordBase) addTransform(t *transform, isNil bool) {
 	b.db.mu.Lock()
 	defer b.db.mu.Unlock()
 	b.db.mustConfigure(t.verb(), b.key)
+	b.db.checkFunc(isNil, b.key, t.verb())
 	t.stage.index = len(b.transforms)
 	b.transforms = append(b.transforms, t)
 }
@@ -51,7 +53,7 @@ func Transform[In, Out any](out *Record[Out], in Key[In], f func(In) (Out, bool)
 	}
 	t.prepare = func(rs *runState) {
 		sub := rs.db.lookupCore(in.name).(*Record[In]).subscribeStage(nil)
-		log := rs.opts.Logger.With("record", out.key, "stage", t.stage.label())
+		log := out.log.With("stage", t.stage.label())
 		rs.queue(func() {
 			rs.goStage(rs.stageCtx, &out.recordBase, t.stage, true, func(ctx context.Context) error {
 				return pump(ctx, sub, log, func(v In) error {
@@ -66,7 +68,7 @@ func Transform[In, Out any](out *Record[Out], in Key[In], f func(In) (Out, bool)
 			})
 		})
 	}
-	out.addTransform(t)
+	out.addTransform(t, f == nil)
 }
 
 // pump feeds every value of sub to each until sub ends (nil) or each or
@@ -124,7 +126,7 @@ func info[T any](k Key[T]) keyInfo { return keyInfo{k.name, reflect.TypeFor[T]()
 // joinInput subscribes input number bit of j and queues its goroutine.
 func joinInput[X, Out any](rs *runState, j *joinCore[Out], bit int, key Key[X], set func(X)) {
 	sub := rs.db.lookupCore(key.name).(*Record[X]).subscribeStage(nil)
-	log := rs.opts.Logger.With("record", j.out.key, "stage", j.t.stage.label())
+	log := j.out.log.With("stage", j.t.stage.label())
 	rs.queue(func() {
 		rs.goStage(rs.stageCtx, &j.out.recordBase, j.t.stage, true, func(ctx context.Context) error {
 			return pump(ctx, sub, log, func(v X) error {
@@ -161,7 +163,7 @@ func Join2[A, B, Out any](out *Record[Out], ka Key[A], kb Key[B], f func(A, B) (
 		joinInput(rs, j, 0, ka, func(v A) { a = v })
 		joinInput(rs, j, 1, kb, func(v B) { b = v })
 	}
-	out.addTransform(j.t)
+	out.addTransform(j.t, f == nil)
 }
 
 // Join3 is Join2 for three inputs.
@@ -177,7 +179,7 @@ func Join3[A, B, C, Out any](out *Record[Out], ka Key[A], kb Key[B], kc Key[C], 
 		joinInput(rs, j, 1, kb, func(v B) { b = v })
 		joinInput(rs, j, 2, kc, func(v C) { c = v })
 	}
-	out.addTransform(j.t)
+	out.addTransform(j.t, f == nil)
 }
 
 // lookupCore returns the record registered under key, or nil.

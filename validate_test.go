@@ -1,6 +1,7 @@
 package aimdb_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -114,15 +115,20 @@ func TestValidateCollectsEveryMistake(t *testing.T) {
 
 	// Conflicting writers.
 	both, _ := aimdb.Register(db, aimdb.NewKey[int]("m.both.writers"), aimdb.Latest())
-	both.Source(nil)
+	both.Source(noop)
 	aimdb.Transform(both, aimdb.NewKey[float64]("m.in.late"), func(float64) (int, bool) { return 0, true })
 	expect("m.both.writers", "conflicting writers: record has .Source() + .Transform()")
 
 	// Two sources, two transforms.
 	two, _ := aimdb.Register(db, aimdb.NewKey[int]("m.two.sources"), aimdb.Latest())
-	two.Source(nil)
-	two.Source(nil)
+	two.Source(noop)
+	two.Source(noop)
 	expect("m.two.sources", "2 .Source() stages; only one is allowed")
+
+	// A nil stage function.
+	nilTap, _ := aimdb.Register(db, aimdb.NewKey[int]("m.nil.tap"), aimdb.Latest())
+	nilTap.Tap(nil)
+	expect("m.nil.tap", ".Tap() given a nil function")
 
 	// A cycle a → b → c → a, with d downstream of it (not named).
 	a, _ := aimdb.Register(db, aimdb.NewKey[int]("cyc.a.x"), aimdb.Latest())
@@ -242,3 +248,5 @@ func aimdbLookup[T any](t *testing.T, db *aimdb.DB, k aimdb.Key[T]) *aimdb.Recor
 	}
 	return r
 }
+
+func noop(ctx context.Context, p *aimdb.Producer[int]) error { return nil }

@@ -39,7 +39,7 @@ func (b *Latest[T]) Push(v T) bool {
 // Subscribe implements Buffer. The reader's first read returns the current
 // value, if there is one.
 func (b *Latest[T]) Subscribe() Reader[T] {
-	return &latestReader[T]{b: b, w: newWaiter()}
+	return &latestReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting)}
 }
 
 // Peek implements Buffer.
@@ -79,14 +79,10 @@ func (b *Latest[T]) ResetStats() {
 func (b *Latest[T]) Kind() Kind { return KindLatest }
 
 type latestReader[T any] struct {
+	readerCore
 	b    *Latest[T]
 	seen uint64 // version last delivered to this reader
-	w    waiter
 }
-
-func (r *latestReader[T]) mutex() *sync.Mutex { return &r.b.mu }
-func (r *latestReader[T]) waiter() *waiter    { return &r.w }
-func (r *latestReader[T]) parkLocked()        { r.b.waiting.park(&r.w) }
 
 func (r *latestReader[T]) tryLocked() (T, uint64, error) {
 	var zero T
@@ -108,12 +104,4 @@ func (r *latestReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *latestReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)
-}
-
-func (r *latestReader[T]) Close() {
-	r.b.mu.Lock()
-	r.w.closed = true
-	r.b.waiting.remove(&r.w)
-	r.w.ring() // release a Recv parked on this reader in another goroutine
-	r.b.mu.Unlock()
 }

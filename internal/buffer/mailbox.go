@@ -39,7 +39,7 @@ func (b *Mailbox[T]) Push(v T) bool {
 
 // Subscribe implements Buffer.
 func (b *Mailbox[T]) Subscribe() Reader[T] {
-	return &mailboxReader[T]{b: b, w: newWaiter()}
+	return &mailboxReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting)}
 }
 
 // Peek implements Buffer. It does not take the value.
@@ -79,13 +79,9 @@ func (b *Mailbox[T]) ResetStats() {
 func (b *Mailbox[T]) Kind() Kind { return KindMailbox }
 
 type mailboxReader[T any] struct {
+	readerCore
 	b *Mailbox[T]
-	w waiter
 }
-
-func (r *mailboxReader[T]) mutex() *sync.Mutex { return &r.b.mu }
-func (r *mailboxReader[T]) waiter() *waiter    { return &r.w }
-func (r *mailboxReader[T]) parkLocked()        { r.b.waiting.park(&r.w) }
 
 func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
 	var zero T
@@ -109,12 +105,4 @@ func (r *mailboxReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)
-}
-
-func (r *mailboxReader[T]) Close() {
-	r.b.mu.Lock()
-	r.w.closed = true
-	r.b.waiting.remove(&r.w)
-	r.w.ring() // release a Recv parked on this reader in another goroutine
-	r.b.mu.Unlock()
 }

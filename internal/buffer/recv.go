@@ -44,3 +44,28 @@ func recvLoop[T any, R lockedReader[T]](ctx context.Context, r R) (T, uint64, er
 		}
 	}
 }
+
+// readerCore is the parking and closing plumbing every reader embeds.
+// Its fields other than w.bell are guarded by *mu, the buffer's lock.
+type readerCore struct {
+	mu *sync.Mutex
+	ws *waiters
+	w  waiter
+}
+
+func newReaderCore(mu *sync.Mutex, ws *waiters) readerCore {
+	return readerCore{mu: mu, ws: ws, w: newWaiter()}
+}
+
+func (c *readerCore) mutex() *sync.Mutex { return c.mu }
+func (c *readerCore) waiter() *waiter    { return &c.w }
+func (c *readerCore) parkLocked()        { c.ws.park(&c.w) }
+
+// Close implements Reader.Close.
+func (c *readerCore) Close() {
+	c.mu.Lock()
+	c.w.closed = true
+	c.ws.remove(&c.w)
+	c.w.ring() // release a Recv parked on this reader in another goroutine
+	c.mu.Unlock()
+}

@@ -52,7 +52,7 @@ func (b *Ring[T]) Push(v T) bool {
 func (b *Ring[T]) Subscribe() Reader[T] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return &ringReader[T]{b: b, seq: b.head, w: newWaiter()}
+	return &ringReader[T]{b: b, seq: b.head, readerCore: newReaderCore(&b.mu, &b.waiting)}
 }
 
 // Peek implements Buffer. A ring has no canonical latest value.
@@ -105,14 +105,10 @@ func (b *Ring[T]) ResetStats() {
 func (b *Ring[T]) Kind() Kind { return KindRing }
 
 type ringReader[T any] struct {
+	readerCore
 	b   *Ring[T]
 	seq uint64 // sequence number of the next value to read
-	w   waiter
 }
-
-func (r *ringReader[T]) mutex() *sync.Mutex { return &r.b.mu }
-func (r *ringReader[T]) waiter() *waiter    { return &r.w }
-func (r *ringReader[T]) parkLocked()        { r.b.waiting.park(&r.w) }
 
 func (r *ringReader[T]) tryLocked() (T, uint64, error) {
 	var zero T
@@ -143,12 +139,4 @@ func (r *ringReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *ringReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)
-}
-
-func (r *ringReader[T]) Close() {
-	r.b.mu.Lock()
-	r.w.closed = true
-	r.b.waiting.remove(&r.w)
-	r.w.ring() // release a Recv parked on this reader in another goroutine
-	r.b.mu.Unlock()
 }

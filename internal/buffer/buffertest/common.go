@@ -34,11 +34,7 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 		synctest.Test(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
-			errc := make(chan error)
-			go func() {
-				_, _, err := r.Recv(context.Background())
-				errc <- err
-			}()
+			errc := recvAsync(context.Background(), r)
 			synctest.Wait()
 			b.Close()
 			if err := <-errc; !errors.Is(err, buffer.ErrClosed) {
@@ -51,11 +47,7 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 			b := mk()
 			r := b.Subscribe()
 			ctx, cancel := context.WithCancel(t.Context())
-			errc := make(chan error)
-			go func() {
-				_, _, err := r.Recv(ctx)
-				errc <- err
-			}()
+			errc := recvAsync(ctx, r)
 			synctest.Wait()
 			cancel()
 			if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -72,11 +64,7 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 		synctest.Test(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
-			errc := make(chan error)
-			go func() {
-				_, _, err := r.Recv(context.Background())
-				errc <- err
-			}()
+			errc := recvAsync(context.Background(), r)
 			synctest.Wait()
 			r.Close()
 			if err := <-errc; !errors.Is(err, buffer.ErrClosed) {
@@ -98,4 +86,14 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 			t.Fatalf("Stats().Produced = %d; want 10000", got)
 		}
 	})
+}
+
+// recvAsync runs r.Recv(ctx) in a goroutine and delivers its error.
+func recvAsync(ctx context.Context, r buffer.Reader[int]) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := r.Recv(ctx)
+		errc <- err
+	}()
+	return errc
 }
