@@ -87,9 +87,9 @@ func RingMin[T any]() harness.Queue[T] {
 
 type ringminQueue[T any] struct{ r *ringmin.Ring[T] }
 
-func (q ringminQueue[T]) Push(v T)                      { q.r.Push(v) }
+func (q ringminQueue[T]) Push(v T)                     { q.r.Push(v) }
 func (q ringminQueue[T]) Subscribe() harness.Reader[T] { return q.r.Subscribe() }
-func (q ringminQueue[T]) Close()                        { q.r.Close() }
+func (q ringminQueue[T]) Close()                       { q.r.Close() }
 
 // MutexRing is the mutex + sync.Cond ring.
 func MutexRing[T any]() harness.Queue[T] {
@@ -98,9 +98,9 @@ func MutexRing[T any]() harness.Queue[T] {
 
 type mutexRingQueue[T any] struct{ r *ringmin.MutexRing[T] }
 
-func (q mutexRingQueue[T]) Push(v T)                      { q.r.Push(v) }
+func (q mutexRingQueue[T]) Push(v T)                     { q.r.Push(v) }
 func (q mutexRingQueue[T]) Subscribe() harness.Reader[T] { return q.r.Subscribe() }
-func (q mutexRingQueue[T]) Close()                        { q.r.Close() }
+func (q mutexRingQueue[T]) Close()                       { q.r.Close() }
 
 // Chan fans out over one buffered channel per reader, capacity 1024.
 // With block unset, a full channel drops the newest value instead.
@@ -164,7 +164,7 @@ func (q chan1Queue[T]) Push(v T) {
 	}
 }
 func (q chan1Queue[T]) Subscribe() harness.Reader[T] { return chanReader[T](q) }
-func (q chan1Queue[T]) Close()                        { close(q) }
+func (q chan1Queue[T]) Close()                       { close(q) }
 
 // Latest slots.
 func MutexLatest[T any]() harness.Queue[T] { return latestQueue[T]{&ringmin.MutexLatest[T]{}} }
@@ -179,9 +179,9 @@ type latestSlot[T any] interface {
 
 type latestQueue[T any] struct{ l latestSlot[T] }
 
-func (q latestQueue[T]) Push(v T)                      { q.l.Push(v) }
+func (q latestQueue[T]) Push(v T)                     { q.l.Push(v) }
 func (q latestQueue[T]) Subscribe() harness.Reader[T] { return q.l.Subscribe() }
-func (q latestQueue[T]) Close()                        { q.l.Close() }
+func (q latestQueue[T]) Close()                       { q.l.Close() }
 
 // Mailboxes.
 func SeqMailbox[T any]() harness.Queue[T]   { return mailboxQueue[T]{&ringmin.SeqMailbox[T]{}} }
@@ -195,9 +195,9 @@ type mailboxSlot[T any] interface {
 
 type mailboxQueue[T any] struct{ m mailboxSlot[T] }
 
-func (q mailboxQueue[T]) Push(v T)                      { q.m.Push(v) }
+func (q mailboxQueue[T]) Push(v T)                     { q.m.Push(v) }
 func (q mailboxQueue[T]) Subscribe() harness.Reader[T] { return q.m.Subscribe() }
-func (q mailboxQueue[T]) Close()                        { q.m.Close() }
+func (q mailboxQueue[T]) Close()                       { q.m.Close() }
 
 // Untyped peers carry bytes, so they pay for encoding the typed value as a
 // user would: 20 bytes, little endian.
