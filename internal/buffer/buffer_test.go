@@ -3,13 +3,9 @@ package buffer_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/aimdb-go/aimdb/internal/buffer"
 	"github.com/aimdb-go/aimdb/internal/buffer/buffertest"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConformance(t *testing.T) {
 	buffertest.Run(t, buffertest.Factories{

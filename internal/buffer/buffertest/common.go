@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"testing/synctest"
 
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
@@ -31,11 +30,11 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 		b.Close() // idempotent
 	})
 	t.Run("close releases a parked Recv", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
 			errc := recvAsync(context.Background(), r)
-			synctest.Wait()
+			settle()
 			b.Close()
 			if err := <-errc; !errors.Is(err, buffer.ErrClosed) {
 				t.Fatalf("parked Recv() = %v after Close; want ErrClosed", err)
@@ -43,12 +42,12 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 		})
 	})
 	t.Run("Recv ended by ctx consumes nothing", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
 			ctx, cancel := context.WithCancel(t.Context())
 			errc := recvAsync(ctx, r)
-			synctest.Wait()
+			settle()
 			cancel()
 			if err := <-errc; !errors.Is(err, context.Canceled) {
 				t.Fatalf("Recv() = %v after cancel; want context.Canceled", err)
@@ -61,11 +60,11 @@ func runCommon(t *testing.T, mk func() buffer.Buffer[int]) {
 		})
 	})
 	t.Run("reader Close releases its parked Recv", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
 			errc := recvAsync(context.Background(), r)
-			synctest.Wait()
+			settle()
 			r.Close()
 			if err := <-errc; !errors.Is(err, buffer.ErrClosed) {
 				t.Fatalf("parked Recv() = %v after reader Close; want ErrClosed", err)

@@ -2,7 +2,6 @@ package buffertest
 
 import (
 	"testing"
-	"testing/synctest"
 
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
@@ -48,7 +47,7 @@ func runLatest(t *testing.T, mk func() buffer.Buffer[int]) {
 		want(t, r, 4)
 	})
 	t.Run("fresh subscriber with no push waits", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
 			got := make(chan int)
@@ -56,7 +55,7 @@ func runLatest(t *testing.T, mk func() buffer.Buffer[int]) {
 				v, _, _ := r.Recv(t.Context())
 				got <- v
 			}()
-			synctest.Wait()
+			settle()
 			select {
 			case v := <-got:
 				t.Fatalf("Recv returned %d before any push", v)

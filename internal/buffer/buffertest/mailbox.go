@@ -2,7 +2,6 @@ package buffertest
 
 import (
 	"testing"
-	"testing/synctest"
 
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
@@ -47,7 +46,7 @@ func runMailbox(t *testing.T, mk func() buffer.Buffer[int]) {
 		wantErr(t, r2, buffer.ErrEmpty)
 	})
 	t.Run("50 park and wake cycles", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
 			b := mk()
 			r := b.Subscribe()
 			got := make(chan int)
@@ -62,7 +61,7 @@ func runMailbox(t *testing.T, mk func() buffer.Buffer[int]) {
 				}
 			}()
 			for i := range 50 {
-				synctest.Wait() // the reader is parked
+				settle() // the reader is parked
 				b.Push(i)
 				if v := <-got; v != i {
 					t.Fatalf("cycle %d: Recv() = %d", i, v)
