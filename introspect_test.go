@@ -119,7 +119,7 @@ func TestRecordMetadataJSON(t *testing.T) {
 			"writable":false,"outbound_connector_count":0,"entity":"indoor",
 			"produced_count":3,"consumed_count":3,"dropped_count":0,"occupancy":[3,4],
 			"stage_profiling":[
-				{"stage_type":"source","index":0,"name":"sensor","call_count":2,"total_time_ns":2000000000,
+				{"stage_type":"source","index":0,"name":"sensor","call_count":3,"total_time_ns":3000000000,
 				 "avg_time_ns":1000000000,"min_time_ns":1000000000,"max_time_ns":1000000000,"running":true},
 				{"stage_type":"tap","index":0,"call_count":3,"total_time_ns":30000000,
 				 "avg_time_ns":10000000,"min_time_ns":10000000,"max_time_ns":10000000,"running":true}
@@ -136,6 +136,31 @@ func TestRecordMetadataJSON(t *testing.T) {
 		if m.ProducedCount != 0 || m.ConsumedCount != 0 || m.Occupancy != [2]int{3, 4} ||
 			m.StageProfiling[0].CallCount != 0 || m.SignalStats[0].Count != 0 {
 			t.Errorf("after reset: %+v", m)
+		}
+	})
+}
+
+// TestStageProfilingSamples checks that sampled timings extrapolate: 20
+// calls of a transform that takes 1ms (virtual) each.
+func TestStageProfilingSamples(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := aimdb.New(nil)
+		in := aimdbtest.Must[*aimdb.Record[int]](t)(aimdb.Register(db, aimdb.NewKey[int]("p.in"), aimdb.Ring(64)))
+		out := aimdbtest.Must[*aimdb.Record[int]](t)(aimdb.Register(db, aimdb.NewKey[int]("p.out"), aimdb.Ring(64)))
+		aimdb.Transform(out, in.Key(), func(v int) (int, bool) {
+			time.Sleep(time.Millisecond)
+			return v, true
+		}, aimdb.Named("slow"))
+		aimdbtest.Start(t, db)
+		for i := range 20 {
+			_ = in.Produce(i)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		p := db.Records()[1].StageProfiling[0]
+		if p.Name != "slow" || p.CallCount != 20 || p.AvgTimeNs != 1e6 || p.TotalTimeNs != 20e6 ||
+			p.MinTimeNs != 1e6 || p.MaxTimeNs != 1e6 {
+			t.Errorf("transform profile = %+v; want 20 calls of 1ms", p)
 		}
 	})
 }

@@ -10,19 +10,33 @@ import (
 type Producer[T any] struct {
 	rec  *Record[T]
 	prof *stage       // the source stage it belongs to, if any
-	last atomic.Int64 // nanotime of the previous Produce, for profiling
+	last atomic.Int64 // nanotime of the last timed Produce, for profiling
+}
+
+// profile times the interval from a sampled Produce to the next one.
+func (p *Producer[T]) profile() {
+	timed := p.prof.count()
+	if prev := p.last.Load(); prev != 0 || timed {
+		now := nanotime()
+		if prev != 0 && p.last.CompareAndSwap(prev, 0) {
+			p.prof.observe(now - prev)
+		}
+		if timed {
+			p.last.Store(now)
+		}
+	}
 }
 
 // Produce stores v in the record's buffer. It fails with ErrClosed once
 // the DB has shut the record down.
 func (p *Producer[T]) Produce(v T) error {
 	if p.prof != nil {
-		now := nanotime()
-		if prev := p.last.Swap(now); prev != 0 {
-			p.prof.observe(now - prev)
-		}
+		p.profile()
 	}
-	return p.rec.produce(v)
+	if p.rec.buf != nil && p.rec.buf.Push(v) {
+		return nil
+	}
+	return p.rec.produce(v) // the error path: invalid buffer or closed
 }
 
 // Key returns the record's key.

@@ -30,16 +30,32 @@ type Subscription[T any] struct {
 // delivered or the subscription was closed, or ctx.Err() if ctx ended
 // first, in which case nothing was consumed.
 func (s *Subscription[T]) Recv(ctx context.Context) (T, error) {
-	s.profile()
+	if s.prof != nil {
+		s.profile()
+	}
 	v, missed, err := s.r.Recv(ctx)
+	if err == nil {
+		if s.prof != nil && s.prof.count() {
+			s.last = nanotime()
+		}
+		return v, nil
+	}
 	return s.result(v, missed, err)
 }
 
 // TryRecv returns the next value without blocking, or ErrEmpty. Its other
 // errors are those of Recv.
 func (s *Subscription[T]) TryRecv() (T, error) {
-	s.profile()
+	if s.prof != nil {
+		s.profile()
+	}
 	v, missed, err := s.r.TryRecv()
+	if err == nil {
+		if s.prof != nil && s.prof.count() {
+			s.last = nanotime()
+		}
+		return v, nil
+	}
 	return s.result(v, missed, err)
 }
 
@@ -87,7 +103,7 @@ func (s *Subscription[T]) Logger() *slog.Logger { return s.rec.log }
 
 // profile records, for a tap, the time spent on the previous value.
 func (s *Subscription[T]) profile() {
-	if s.prof != nil && s.last != 0 {
+	if s.last != 0 {
 		s.prof.observe(nanotime() - s.last)
 		s.last = 0
 	}
@@ -95,11 +111,6 @@ func (s *Subscription[T]) profile() {
 
 func (s *Subscription[T]) result(v T, missed uint64, err error) (T, error) {
 	switch err {
-	case nil:
-		if s.prof != nil {
-			s.last = nanotime()
-		}
-		return v, nil
 	case buffer.ErrLagged:
 		return v, &LagError{Key: s.rec.key, Missed: missed}
 	case buffer.ErrClosed:

@@ -57,9 +57,7 @@ func Transform[In, Out any](out *Record[Out], in Key[In], f func(In) (Out, bool)
 		rs.queue(func() {
 			rs.goStage(rs.stageCtx, &out.recordBase, t.stage, true, func(ctx context.Context) error {
 				return pump(ctx, sub, log, func(v In) error {
-					start := nanotime()
-					o, ok := f(v)
-					t.stage.observe(nanotime() - start)
+					o, ok := timed(t.stage, v, f)
 					if !ok {
 						return nil
 					}
@@ -137,9 +135,7 @@ func joinInput[X, Out any](rs *runState, j *joinCore[Out], bit int, key Key[X], 
 				if j.seen != j.all {
 					return nil
 				}
-				start := nanotime()
-				o, ok := j.fire()
-				j.t.stage.observe(nanotime() - start)
+				o, ok := timed(j.t.stage, struct{}{}, func(struct{}) (Out, bool) { return j.fire() })
 				if !ok {
 					return nil
 				}
@@ -184,3 +180,14 @@ func Join3[A, B, C, Out any](out *Record[Out], ka Key[A], kb Key[B], kc Key[C], 
 
 // lookupCore returns the record registered under key, or nil.
 func (db *DB) lookupCore(key string) recordCore { return (*db.byKey.Load())[key] }
+
+// timed calls f(v), timing the call when the stage samples it.
+func timed[In, Out any](st *stage, v In, f func(In) (Out, bool)) (Out, bool) {
+	if !st.count() {
+		return f(v)
+	}
+	start := nanotime()
+	o, ok := f(v)
+	st.observe(nanotime() - start)
+	return o, ok
+}

@@ -98,23 +98,64 @@ func New[T any](kind Kind, capacity int) Buffer[T] {
 	panic("buffer: unknown kind " + string(kind))
 }
 
-// waiter is the parking state every reader embeds. All fields except bell
-// are guarded by the owning buffer's mutex.
+// waiter is the parking state every reader embeds. parked and closed are
+// guarded by the owning buffer's mutex; bell and watch belong to the
+// reader's goroutine.
 type waiter struct {
 	bell   chan struct{}
+	watch  ctxWatch
+	wakeFn func() // w.wake, bound once the waiter has its final address
 	parked bool
 	closed bool
 }
 
+// ctxWatch makes a context's cancellation ring a doorbell, so that a
+// parked reader waits on its doorbell alone. A two-way select on the
+// doorbell and ctx.Done() would lock both channels on every park, and
+// ctx.Done() is shared by every stage of a DB. The registration is made
+// once and reused for as long as the reader is given the same context.
+type ctxWatch struct {
+	ctx  context.Context
+	stop func() bool
+}
+
+// arm makes ctx's cancellation call ring. It reports false if ctx can
+// never be cancelled.
+func (w *ctxWatch) arm(ctx context.Context, ring func()) bool {
+	if ctx.Done() == nil {
+		return false
+	}
+	if w.ctx != ctx {
+		w.disarm()
+		w.ctx, w.stop = ctx, context.AfterFunc(ctx, ring)
+	}
+	return true
+}
+
+// disarm cancels the registration, if any.
+func (w *ctxWatch) disarm() {
+	if w.stop != nil {
+		w.stop()
+		w.ctx, w.stop = nil, nil
+	}
+}
+
+// park blocks on bell until it is rung or ctx ends (which rings it too).
+func park(ctx context.Context, bell chan struct{}, w *ctxWatch, ring func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.arm(ctx, ring)
+	<-bell
+	return ctx.Err()
+}
+
 func newWaiter() waiter { return waiter{bell: make(chan struct{}, 1)} }
 
-// ring wakes w without blocking. Called with the buffer lock held.
+// ring unparks w and wakes it. Called with the buffer lock held.
 func (w *waiter) ring() {
 	w.parked = false
-	select {
-	case w.bell <- struct{}{}:
-	default: // a wake is already pending
-	}
+	w.wake()
 }
 
 // waiters is the set of parked readers of one buffer. Guarded by the
@@ -159,10 +200,16 @@ func (ws *waiters) remove(w *waiter) {
 
 // wait blocks until w is rung or ctx ends.
 func (w *waiter) wait(ctx context.Context) error {
+	if w.wakeFn == nil {
+		w.wakeFn = w.wake
+	}
+	return park(ctx, w.bell, &w.watch, w.wakeFn)
+}
+
+// wake rings the doorbell without blocking; safe from any goroutine.
+func (w *waiter) wake() {
 	select {
-	case <-w.bell:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case w.bell <- struct{}{}:
+	default:
 	}
 }

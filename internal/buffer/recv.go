@@ -68,4 +68,5 @@ func (c *readerCore) Close() {
 	c.ws.remove(&c.w)
 	c.w.ring() // release a Recv parked on this reader in another goroutine
 	c.mu.Unlock()
+	c.w.watch.disarm()
 }

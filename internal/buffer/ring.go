@@ -1,142 +1,53 @@
 package buffer
 
-import (
-	"context"
-	"sync"
-)
+import "math/bits"
 
-// Ring is a single-producer, multi-consumer ring of exactly capacity
-// values. Every reader has its own cursor and sees every retained value in
-// order. A push into a full ring overwrites the oldest value; a reader
-// that had not read it yet gets one ErrLagged carrying the exact number of
-// values it missed, then resumes at the oldest value still retained.
-// A new reader starts at the head: it sees only values pushed after it
-// subscribed.
-type Ring[T any] struct {
-	mu       sync.Mutex
-	slots    []T
-	capacity uint64
-	head     uint64 // total pushes; the next write goes to slots[head%capacity]
-	closed   bool
-	waiting  waiters
-	produced uint64
-	consumed uint64
-	dropped  uint64
+// A RingBuffer is a single-producer, multi-consumer ring of exactly
+// capacity values. Every reader has its own cursor and sees every
+// retained value in order. A push into a full ring overwrites the oldest
+// value; a reader that had not read it yet gets one ErrLagged carrying the
+// exact number of values it missed, then resumes at the oldest value still
+// retained. A new reader starts at the head: it sees only values pushed
+// after it subscribed. Pushes from several goroutines are safe; values are
+// ordered by the order in which their pushes began.
+type RingBuffer[T any] interface {
+	Buffer[T]
+	// Newest returns the most recently pushed value still retained.
+	Newest() (T, bool)
 }
 
-// NewRing returns a ring of the given capacity. It panics if capacity < 1;
-// the DB validates capacities before it creates buffers.
-func NewRing[T any](capacity int) *Ring[T] {
+// NewRing returns a ring of the given capacity: the lock-free ring where
+// it is available (amd64 without the race detector), the mutex ring
+// elsewhere. It panics if capacity < 1; the DB validates capacities
+// before it creates buffers.
+func NewRing[T any](capacity int) RingBuffer[T] {
+	checkCapacity(capacity)
+	if lockFree {
+		return newLockFreeRing[T](capacity)
+	}
+	return NewMutexRing[T](capacity)
+}
+
+func checkCapacity(capacity int) {
 	if capacity < 1 {
 		panic("buffer: ring capacity must be at least 1")
 	}
-	return &Ring[T]{slots: make([]T, capacity), capacity: uint64(capacity)}
 }
 
-// Push implements Buffer.
-func (b *Ring[T]) Push(v T) bool {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return false
+// divisor computes p % d without a hardware division: q is a lower bound
+// of p / d from a 64×64 multiply by ⌊(2⁶⁴−1)/d⌋, off by at most 2 for the
+// sequence numbers a ring reaches.
+type divisor struct {
+	d, m uint64
+}
+
+func newDivisor(d uint64) divisor { return divisor{d: d, m: ^uint64(0) / d} }
+
+func (v divisor) mod(p uint64) uint64 {
+	q, _ := bits.Mul64(p, v.m)
+	r := p - q*v.d
+	for r >= v.d {
+		r -= v.d
 	}
-	b.slots[b.head%b.capacity] = v
-	b.head++
-	b.produced++
-	b.waiting.wakeAll()
-	b.mu.Unlock()
-	return true
-}
-
-// Subscribe implements Buffer.
-func (b *Ring[T]) Subscribe() Reader[T] {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return &ringReader[T]{b: b, seq: b.head, readerCore: newReaderCore(&b.mu, &b.waiting)}
-}
-
-// Peek implements Buffer. A ring has no canonical latest value.
-func (b *Ring[T]) Peek() (T, bool) {
-	var zero T
-	return zero, false
-}
-
-// Newest returns the most recently pushed value, if any is retained.
-// Remote access uses it for record.get on rings.
-func (b *Ring[T]) Newest() (T, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.head == 0 {
-		var zero T
-		return zero, false
-	}
-	return b.slots[(b.head-1)%b.capacity], true
-}
-
-// Close implements Buffer.
-func (b *Ring[T]) Close() {
-	b.mu.Lock()
-	b.closed = true
-	b.waiting.wakeAll()
-	b.mu.Unlock()
-}
-
-// Stats implements Buffer.
-func (b *Ring[T]) Stats() Stats {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return Stats{
-		Produced: b.produced,
-		Consumed: b.consumed,
-		Dropped:  b.dropped,
-		Items:    int(min(b.head, b.capacity)),
-		Capacity: int(b.capacity),
-	}
-}
-
-// ResetStats implements Buffer.
-func (b *Ring[T]) ResetStats() {
-	b.mu.Lock()
-	b.produced, b.consumed, b.dropped = 0, 0, 0
-	b.mu.Unlock()
-}
-
-// Kind implements Buffer.
-func (b *Ring[T]) Kind() Kind { return KindRing }
-
-type ringReader[T any] struct {
-	readerCore
-	b   *Ring[T]
-	seq uint64 // sequence number of the next value to read
-}
-
-func (r *ringReader[T]) tryLocked() (T, uint64, error) {
-	var zero T
-	b := r.b
-	if r.w.closed {
-		return zero, 0, ErrClosed
-	}
-	if r.seq >= b.head {
-		if b.closed {
-			return zero, 0, ErrClosed
-		}
-		return zero, 0, ErrEmpty
-	}
-	oldest := b.head - min(b.head, b.capacity)
-	if r.seq < oldest {
-		missed := oldest - r.seq
-		r.seq = oldest
-		b.dropped += missed
-		return zero, missed, ErrLagged
-	}
-	v := b.slots[r.seq%b.capacity]
-	r.seq++
-	b.consumed++
-	return v, 0, nil
-}
-
-func (r *ringReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
-
-func (r *ringReader[T]) Recv(ctx context.Context) (T, uint64, error) {
-	return recvLoop[T](ctx, r)
+	return r
 }

@@ -59,7 +59,7 @@ func (q *aimdbQueue[T]) Subscribe() harness.Reader[T] {
 	if err != nil {
 		panic(err)
 	}
-	return aimdbReader[T]{s, q.ctx}
+	return &aimdbReader[T]{s, q.ctx}
 }
 
 func (q *aimdbQueue[T]) Close() { q.cancel(); <-q.done }
@@ -69,7 +69,7 @@ type aimdbReader[T any] struct {
 	ctx context.Context
 }
 
-func (r aimdbReader[T]) Recv() (T, uint64, bool) {
+func (r *aimdbReader[T]) Recv() (T, uint64, bool) {
 	v, err := r.s.Recv(r.ctx)
 	if err == nil {
 		return v, 0, true

@@ -148,4 +148,5 @@ func runRing(t *testing.T, mk func(capacity int) buffer.Buffer[int]) {
 	})
 	t.Run("model", func(t *testing.T) { ringModel(t, mk) })
 	t.Run("stress", func(t *testing.T) { ringStress(t, mk) })
+	t.Run("concurrent producers", func(t *testing.T) { ringMultiProducerStress(t, mk) })
 }

@@ -102,3 +102,53 @@ func mailboxStress(t *testing.T, mk func() buffer.Buffer[int]) {
 		t.Errorf("last value %d was not delivered", stressN-1)
 	}
 }
+
+// ringMultiProducerStress has four goroutines push at once. Every reader
+// must see each producer's values in the order it pushed them, and account
+// for every value pushed, received or reported missed.
+func ringMultiProducerStress(t *testing.T, mk func(int) buffer.Buffer[int]) {
+	const producers, each = 4, 5_000
+	b := mk(64)
+	var readers sync.WaitGroup
+	for i := range 2 {
+		r := b.Subscribe()
+		readers.Go(func() {
+			last := [producers]int{-1, -1, -1, -1}
+			var accounted uint64
+			for {
+				v, missed, err := r.Recv(context.Background())
+				switch {
+				case errors.Is(err, buffer.ErrLagged):
+					accounted += missed
+				case errors.Is(err, buffer.ErrClosed):
+					if accounted != producers*each {
+						t.Errorf("reader %d: accounted for %d values; want %d", i, accounted, producers*each)
+					}
+					return
+				case err != nil:
+					t.Errorf("reader %d: %v", i, err)
+					return
+				default:
+					accounted++
+					p, n := v/each, v%each
+					if n <= last[p] {
+						t.Errorf("reader %d: producer %d value %d after %d", i, p, n, last[p])
+						return
+					}
+					last[p] = n
+				}
+			}
+		})
+	}
+	var producersWG sync.WaitGroup
+	for p := range producers {
+		producersWG.Go(func() {
+			for n := range each {
+				b.Push(p*each + n)
+			}
+		})
+	}
+	producersWG.Wait()
+	b.Close()
+	readers.Wait()
+}

@@ -1,0 +1,307 @@
+//go:build amd64 && !race && !purego
+
+package buffer
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// lfSlot holds one value and the stamp that tells which position it holds:
+// p+1 once position p is readable, 0 when never written. The stamp is only
+// accessed atomically.
+type lfSlot[T any] struct {
+	stamp uint64
+	val   T
+}
+
+// lfRing is the lock-free ring.
+//
+// A push claims position p with one atomic add on head, waits until the
+// slot's previous occupant (p − capacity) is published, copies the value
+// with plain stores and publishes it with an atomic store of the stamp:
+// two locked instructions per push, and safe for concurrent producers
+// (a producer a full lap ahead waits for the one behind).
+//
+// A reader at position p loads the stamp, copies the value, then loads
+// head: if no push beyond p + capacity has been claimed, nobody can have
+// started overwriting the slot, so the copy is intact. This relies on
+// amd64 keeping stores in order and loads in order (the claim on head is
+// visible before any byte of the overwriting value) and on the compiler
+// not moving memory accesses across atomics. The reader writes no shared
+// memory on the fast path. Readers that find nothing announce that they
+// are waiting and park on a doorbell; a push rings only those.
+type lfRing[T any] struct {
+	head   atomic.Uint64 // positions claimed so far
+	_      [56]byte
+	slots  []lfSlot[T]
+	div    divisor
+	closed atomic.Bool
+
+	mu      sync.Mutex                     // guards readers updates and the bases below
+	readers atomic.Pointer[[]*lfReader[T]] // copy-on-write
+
+	producedBase uint64
+	retired      lfCounters // counts of closed readers
+	base         lfCounters // totals at the last reset
+}
+
+type lfCounters struct{ consumed, dropped uint64 }
+
+func newLockFreeRing[T any](capacity int) *lfRing[T] {
+	r := &lfRing[T]{slots: make([]lfSlot[T], capacity), div: newDivisor(uint64(capacity))}
+	r.readers.Store(&[]*lfReader[T]{})
+	return r
+}
+
+func (b *lfRing[T]) capacity() uint64 { return uint64(len(b.slots)) }
+
+// Push implements Buffer.
+func (b *lfRing[T]) Push(v T) bool {
+	if b.closed.Load() {
+		return false
+	}
+	p := b.head.Add(1) - 1
+	s := &b.slots[b.div.mod(p)]
+	var prev uint64 // stamp of the previous occupant, p − capacity
+	if n := b.capacity(); p >= n {
+		prev = p - n + 1
+	}
+	for atomic.LoadUint64(&s.stamp) != prev {
+		runtime.Gosched() // the producer a lap behind has not published yet
+	}
+	s.val = v
+	atomic.StoreUint64(&s.stamp, p+1)
+	b.wake()
+	return true
+}
+
+// wake rings every reader that announced it is waiting.
+func (b *lfRing[T]) wake() {
+	for _, r := range *b.readers.Load() {
+		if r.waiting.Load() && r.waiting.CompareAndSwap(true, false) {
+			r.ring()
+		}
+	}
+}
+
+// Subscribe implements Buffer.
+func (b *lfRing[T]) Subscribe() Reader[T] {
+	seq := b.head.Load()
+	r := &lfReader[T]{b: b, seq: seq, idx: b.div.mod(seq), bell: make(chan struct{}, 1)}
+	r.wake = r.ring
+	b.mu.Lock()
+	old := *b.readers.Load()
+	rs := make([]*lfReader[T], len(old), len(old)+1)
+	copy(rs, old)
+	rs = append(rs, r)
+	b.readers.Store(&rs)
+	b.mu.Unlock()
+	return r
+}
+
+// Peek implements Buffer. A ring has no canonical latest value.
+func (b *lfRing[T]) Peek() (T, bool) {
+	var zero T
+	return zero, false
+}
+
+// Newest implements RingBuffer.
+func (b *lfRing[T]) Newest() (T, bool) {
+	for {
+		h := b.head.Load()
+		if h == 0 {
+			var zero T
+			return zero, false
+		}
+		s := &b.slots[b.div.mod(h-1)]
+		if atomic.LoadUint64(&s.stamp) == h {
+			v := s.val
+			if b.head.Load() <= h-1+b.capacity() {
+				return v, true
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// Close implements Buffer.
+func (b *lfRing[T]) Close() {
+	b.closed.Store(true)
+	for _, r := range *b.readers.Load() {
+		r.waiting.Store(false)
+		r.ring()
+	}
+}
+
+// Stats implements Buffer.
+func (b *lfRing[T]) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.totalsLocked()
+	h := b.head.Load()
+	return Stats{
+		Produced: h - b.producedBase,
+		Consumed: c.consumed - b.base.consumed,
+		Dropped:  c.dropped - b.base.dropped,
+		Items:    int(min(h, b.capacity())),
+		Capacity: int(b.capacity()),
+	}
+}
+
+func (b *lfRing[T]) totalsLocked() lfCounters {
+	c := b.retired
+	for _, r := range *b.readers.Load() {
+		c.consumed += atomic.LoadUint64(&r.consumed)
+		c.dropped += r.dropped.Load()
+	}
+	return c
+}
+
+// ResetStats implements Buffer.
+func (b *lfRing[T]) ResetStats() {
+	b.mu.Lock()
+	b.producedBase = b.head.Load()
+	b.base = b.totalsLocked()
+	b.mu.Unlock()
+}
+
+// Kind implements Buffer.
+func (b *lfRing[T]) Kind() Kind { return KindRing }
+
+type lfReader[T any] struct {
+	b   *lfRing[T]
+	seq uint64 // next position to read; owned by the reader's goroutine
+	idx uint64 // seq % capacity
+
+	// consumed is written only by the reader's goroutine, with a plain
+	// store (an atomic add on every read costs more than the read), and
+	// read by Stats with an atomic load: on amd64 an aligned 8-byte store
+	// is never torn. This file is never built with the race detector.
+	consumed uint64
+	dropped  atomic.Uint64
+	waiting  atomic.Bool
+	closed   atomic.Bool
+	bell     chan struct{}
+	watch    ctxWatch
+	wake     func() // ring as a func value, made once
+}
+
+func (r *lfReader[T]) ring() {
+	select {
+	case r.bell <- struct{}{}:
+	default:
+	}
+}
+
+// next is the fast path of a read: the value at the cursor, if it is
+// there and was not overwritten while being copied. Small enough to inline.
+func (r *lfReader[T]) next() (v T, ok bool) {
+	b := r.b
+	if atomic.LoadUint64(&b.slots[r.idx].stamp) == r.seq+1 {
+		v = b.slots[r.idx].val
+		if b.head.Load() <= r.seq+uint64(len(b.slots)) && !r.closed.Load() {
+			r.advance()
+			return v, true
+		}
+	}
+	return v, false
+}
+
+func (r *lfReader[T]) advance() {
+	r.seq++
+	r.idx++
+	if r.idx == uint64(len(r.b.slots)) {
+		r.idx = 0
+	}
+	r.consumed++
+}
+
+// TryRecv implements Reader.
+func (r *lfReader[T]) TryRecv() (T, uint64, error) {
+	if v, ok := r.next(); ok {
+		return v, 0, nil
+	}
+	return r.tryRecvSlow()
+}
+
+func (r *lfReader[T]) tryRecvSlow() (T, uint64, error) {
+	var zero T
+	if r.closed.Load() {
+		return zero, 0, ErrClosed
+	}
+	if v, ok := r.next(); ok {
+		return v, 0, nil
+	}
+	b := r.b
+	h := b.head.Load()
+	if h <= r.seq+uint64(len(b.slots)) {
+		// Nothing overwritten: the cursor's position is not published
+		// yet (or was claimed and is being written). Closed with nothing
+		// claimed beyond the cursor means the reader is done.
+		if b.closed.Load() && r.seq >= h {
+			return zero, 0, ErrClosed
+		}
+		return zero, 0, ErrEmpty
+	}
+	// Overwritten, or about to be: resume at the oldest position retained.
+	oldest := h - min(h, b.capacity())
+	missed := oldest - r.seq
+	r.seq = oldest
+	r.idx = b.div.mod(oldest)
+	r.dropped.Add(missed)
+	return zero, missed, ErrLagged
+}
+
+// Recv implements Reader.
+func (r *lfReader[T]) Recv(ctx context.Context) (T, uint64, error) {
+	if v, ok := r.next(); ok {
+		return v, 0, nil
+	}
+	return r.recvSlow(ctx)
+}
+
+func (r *lfReader[T]) recvSlow(ctx context.Context) (T, uint64, error) {
+	for {
+		v, n, err := r.tryRecvSlow()
+		if err != ErrEmpty {
+			return v, n, err
+		}
+		// Announce, then look again: a push that missed the announcement
+		// stored its value before this second look.
+		r.waiting.Store(true)
+		if v, n, err := r.tryRecvSlow(); err != ErrEmpty {
+			r.waiting.Store(false)
+			return v, n, err
+		}
+		if err := park(ctx, r.bell, &r.watch, r.wake); err != nil {
+			r.waiting.Store(false)
+			var zero T
+			return zero, 0, err
+		}
+	}
+}
+
+// Close implements Reader.
+func (r *lfReader[T]) Close() {
+	if r.closed.Swap(true) {
+		return
+	}
+	b := r.b
+	b.mu.Lock()
+	old := *b.readers.Load()
+	rs := make([]*lfReader[T], 0, len(old))
+	for _, x := range old {
+		if x != r {
+			rs = append(rs, x)
+		}
+	}
+	b.retired.consumed += atomic.LoadUint64(&r.consumed)
+	b.retired.dropped += r.dropped.Load()
+	b.readers.Store(&rs)
+	b.mu.Unlock()
+	r.ring() // release a Recv parked on this reader in another goroutine
+	r.watch.disarm()
+}
