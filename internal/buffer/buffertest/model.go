@@ -4,8 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	"pgregory.net/rapid"
-
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
 
@@ -21,7 +19,7 @@ func tryRecv(r buffer.Reader[int]) result {
 	return result{v, n, err}
 }
 
-func check(t *rapid.T, op string, got, want result) {
+func check(t *propT, op string, got, want result) {
 	if got.err != nil {
 		got.v = 0
 	}
@@ -30,7 +28,7 @@ func check(t *rapid.T, op string, got, want result) {
 	}
 }
 
-func checkStats(t *rapid.T, b buffer.Buffer[int], want buffer.Stats) {
+func checkStats(t *propT, b buffer.Buffer[int], want buffer.Stats) {
 	if got := b.Stats(); got != want {
 		t.Fatalf("Stats() = %+v; model says %+v", got, want)
 	}
@@ -39,8 +37,8 @@ func checkStats(t *rapid.T, b buffer.Buffer[int], want buffer.Stats) {
 // ringModel checks a ring against the reference algorithm: a log of every
 // push, a write sequence and one cursor per reader.
 func ringModel(t *testing.T, mk func(int) buffer.Buffer[int]) {
-	rapid.Check(t, func(t *rapid.T) {
-		capacity := rapid.IntRange(1, 8).Draw(t, "capacity")
+	propCheck(t, func(t *propT) {
+		capacity := drawIntRange(t, 1, 8, "capacity")
 		b := mk(capacity)
 		var (
 			log     []int
@@ -48,24 +46,25 @@ func ringModel(t *testing.T, mk func(int) buffer.Buffer[int]) {
 			cursors []uint64
 			stats   = buffer.Stats{Capacity: capacity}
 		)
-		t.Repeat(map[string]func(*rapid.T){
-			"push": func(t *rapid.T) {
-				v := rapid.Int().Draw(t, "v")
+		repeat(t, map[string]func(*propT){
+			"push": func(t *propT) {
+				v := drawInt(t, "v")
 				b.Push(v)
 				log = append(log, v)
 				stats.Produced++
 				stats.Items = min(len(log), capacity)
 				checkStats(t, b, stats)
 			},
-			"subscribe": func(t *rapid.T) {
+			"subscribe": func(t *propT) {
 				readers = append(readers, b.Subscribe())
 				cursors = append(cursors, uint64(len(log)))
 			},
-			"recv": func(t *rapid.T) {
+			"recv": func(t *propT) {
 				if len(readers) == 0 {
 					t.Skip("no reader")
+					return // rapid's Skip does not return; the TinyGo stand-in's does
 				}
-				i := rapid.IntRange(0, len(readers)-1).Draw(t, "reader")
+				i := drawIntRange(t, 0, len(readers)-1, "reader")
 				head := uint64(len(log))
 				oldest := head - min(head, uint64(capacity))
 				var want result
@@ -91,7 +90,7 @@ func ringModel(t *testing.T, mk func(int) buffer.Buffer[int]) {
 // latestModel checks SingleLatest against a value, a version and one
 // last-seen version per reader.
 func latestModel(t *testing.T, mk func() buffer.Buffer[int]) {
-	rapid.Check(t, func(t *rapid.T) {
+	propCheck(t, func(t *propT) {
 		b := mk()
 		var (
 			value   int
@@ -100,24 +99,25 @@ func latestModel(t *testing.T, mk func() buffer.Buffer[int]) {
 			seen    []uint64
 			stats   = buffer.Stats{Capacity: 1}
 		)
-		t.Repeat(map[string]func(*rapid.T){
-			"push": func(t *rapid.T) {
-				value = rapid.Int().Draw(t, "v")
+		repeat(t, map[string]func(*propT){
+			"push": func(t *propT) {
+				value = drawInt(t, "v")
 				b.Push(value)
 				version++
 				stats.Produced++
 				stats.Items = 1
 				checkStats(t, b, stats)
 			},
-			"subscribe": func(t *rapid.T) {
+			"subscribe": func(t *propT) {
 				readers = append(readers, b.Subscribe())
 				seen = append(seen, 0)
 			},
-			"recv": func(t *rapid.T) {
+			"recv": func(t *propT) {
 				if len(readers) == 0 {
 					t.Skip("no reader")
+					return // rapid's Skip does not return; the TinyGo stand-in's does
 				}
-				i := rapid.IntRange(0, len(readers)-1).Draw(t, "reader")
+				i := drawIntRange(t, 0, len(readers)-1, "reader")
 				want := result{err: buffer.ErrEmpty}
 				if seen[i] != version {
 					want = result{v: value}
@@ -127,7 +127,7 @@ func latestModel(t *testing.T, mk func() buffer.Buffer[int]) {
 				check(t, "recv", tryRecv(readers[i]), want)
 				checkStats(t, b, stats)
 			},
-			"peek": func(t *rapid.T) {
+			"peek": func(t *propT) {
 				v, ok := b.Peek()
 				if ok != (version > 0) || (ok && v != value) {
 					t.Fatalf("Peek() = %d, %v; model says %d, %v", v, ok, value, version > 0)
@@ -139,7 +139,7 @@ func latestModel(t *testing.T, mk func() buffer.Buffer[int]) {
 
 // mailboxModel checks a mailbox against one shared optional slot.
 func mailboxModel(t *testing.T, mk func() buffer.Buffer[int]) {
-	rapid.Check(t, func(t *rapid.T) {
+	propCheck(t, func(t *propT) {
 		b := mk()
 		var (
 			slot    int
@@ -147,23 +147,24 @@ func mailboxModel(t *testing.T, mk func() buffer.Buffer[int]) {
 			readers []buffer.Reader[int]
 			stats   = buffer.Stats{Capacity: 1}
 		)
-		t.Repeat(map[string]func(*rapid.T){
-			"push": func(t *rapid.T) {
-				slot = rapid.Int().Draw(t, "v")
+		repeat(t, map[string]func(*propT){
+			"push": func(t *propT) {
+				slot = drawInt(t, "v")
 				full = true
 				b.Push(slot)
 				stats.Produced++
 				stats.Items = 1
 				checkStats(t, b, stats)
 			},
-			"subscribe": func(t *rapid.T) {
+			"subscribe": func(t *propT) {
 				readers = append(readers, b.Subscribe())
 			},
-			"recv": func(t *rapid.T) {
+			"recv": func(t *propT) {
 				if len(readers) == 0 {
 					t.Skip("no reader")
+					return // rapid's Skip does not return; the TinyGo stand-in's does
 				}
-				i := rapid.IntRange(0, len(readers)-1).Draw(t, "reader")
+				i := drawIntRange(t, 0, len(readers)-1, "reader")
 				want := result{err: buffer.ErrEmpty}
 				if full {
 					want = result{v: slot}
@@ -174,7 +175,7 @@ func mailboxModel(t *testing.T, mk func() buffer.Buffer[int]) {
 				check(t, "recv", tryRecv(readers[i]), want)
 				checkStats(t, b, stats)
 			},
-			"peek": func(t *rapid.T) {
+			"peek": func(t *propT) {
 				v, ok := b.Peek()
 				if ok != full || (ok && v != slot) {
 					t.Fatalf("Peek() = %d, %v; model says %d, %v", v, ok, slot, full)

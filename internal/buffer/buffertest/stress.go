@@ -9,8 +9,6 @@ import (
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
 
-const stressN = 20_000
-
 // ringStress streams values to four concurrent readers. Each must see a
 // gapless sequence once reported lags are accounted for, which also
 // proves that a Recv cut short by its context loses nothing (reader 0
