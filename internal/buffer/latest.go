@@ -103,5 +103,16 @@ func (r *latestReader[T]) tryLocked() (T, uint64, error) {
 func (r *latestReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *latestReader[T]) Recv(ctx context.Context) (T, uint64, error) {
+	// The common case inline; the generic loop handles the rest.
+	b := r.b
+	b.mu.Lock()
+	if !r.w.closed && b.version != r.seen {
+		r.seen = b.version
+		b.consumed++
+		v := b.value
+		b.mu.Unlock()
+		return v, 0, nil
+	}
+	b.mu.Unlock()
 	return recvLoop[T](ctx, r)
 }

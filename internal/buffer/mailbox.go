@@ -104,5 +104,18 @@ func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
 func (r *mailboxReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
+	// The common case inline; the generic loop handles the rest.
+	b := r.b
+	b.mu.Lock()
+	if !r.w.closed && b.full {
+		v := b.slot
+		var zero T
+		b.slot = zero
+		b.full = false
+		b.consumed++
+		b.mu.Unlock()
+		return v, 0, nil
+	}
+	b.mu.Unlock()
 	return recvLoop[T](ctx, r)
 }

@@ -39,6 +39,7 @@ type lfRing[T any] struct {
 	slots  []lfSlot[T]
 	div    divisor
 	closed atomic.Bool
+	parked atomic.Int32 // readers announced as waiting; a push with none loads only this
 
 	mu      sync.Mutex                     // guards readers updates and the bases below
 	readers atomic.Pointer[[]*lfReader[T]] // copy-on-write
@@ -80,8 +81,12 @@ func (b *lfRing[T]) Push(v T) bool {
 
 // wake rings every reader that announced it is waiting.
 func (b *lfRing[T]) wake() {
+	if b.parked.Load() == 0 {
+		return
+	}
 	for _, r := range *b.readers.Load() {
-		if r.waiting.Load() && r.waiting.CompareAndSwap(true, false) {
+		if r.waiting.Load() {
+			r.unannounce()
 			r.ring()
 		}
 	}
@@ -131,7 +136,7 @@ func (b *lfRing[T]) Newest() (T, bool) {
 func (b *lfRing[T]) Close() {
 	b.closed.Store(true)
 	for _, r := range *b.readers.Load() {
-		r.waiting.Store(false)
+		r.unannounce()
 		r.ring()
 	}
 }
@@ -187,6 +192,19 @@ type lfReader[T any] struct {
 	bell     chan struct{}
 	watch    ctxWatch
 	wake     func() // ring as a func value, made once
+}
+
+// announce tells producers that r is about to park.
+func (r *lfReader[T]) announce() {
+	r.waiting.Store(true)
+	r.b.parked.Add(1)
+}
+
+// unannounce withdraws the announcement, once, whoever gets there first.
+func (r *lfReader[T]) unannounce() {
+	if r.waiting.CompareAndSwap(true, false) {
+		r.b.parked.Add(-1)
+	}
 }
 
 func (r *lfReader[T]) ring() {
@@ -269,15 +287,15 @@ func (r *lfReader[T]) recvSlow(ctx context.Context) (T, uint64, error) {
 		if err != ErrEmpty {
 			return v, n, err
 		}
-		// Announce, then look again: a push that missed the announcement
-		// stored its value before this second look.
-		r.waiting.Store(true)
+		// Announce, then look again: a push that did not see the
+		// announcement published its value before this second look.
+		r.announce()
 		if v, n, err := r.tryRecvSlow(); err != ErrEmpty {
-			r.waiting.Store(false)
+			r.unannounce()
 			return v, n, err
 		}
 		if err := park(ctx, r.bell, &r.watch, r.wake); err != nil {
-			r.waiting.Store(false)
+			r.unannounce()
 			var zero T
 			return zero, 0, err
 		}
