@@ -1,3 +1,10 @@
+//go:build !js && !wasip1 && !tinygo
+
+// TestCoreImports runs `go list`, so it needs a go command it can start:
+// there is none inside the js/wasm and wasip1 sandboxes, and TinyGo cannot
+// start processes. The rules it checks are about source files, the same on
+// every target, so the host and the qemu-user targets check them.
+
 package aimdb_test
 
 import (

@@ -5,13 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimdbtest"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestStartAndCollect(t *testing.T) {
 	db := aimdb.New(nil)
