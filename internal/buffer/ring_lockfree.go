@@ -34,15 +34,20 @@ type lfSlot[T any] struct {
 // memory on the fast path. Readers that find nothing announce that they
 // are waiting and park on a doorbell; a push rings only those.
 type lfRing[T any] struct {
-	head   atomic.Uint64 // positions claimed so far
-	_      [56]byte
-	slots  []lfSlot[T]
-	div    divisor
-	closed atomic.Bool
-	parked atomic.Int32 // readers announced as waiting; a push with none loads only this
+	// Read by every push and read; written only at Close and Subscribe.
+	slots   []lfSlot[T]
+	div     divisor
+	closed  atomic.Bool
+	readers atomic.Pointer[[]*lfReader[T]] // copy-on-write, under mu
+	_       [64]byte
 
-	mu      sync.Mutex                     // guards readers updates and the bases below
-	readers atomic.Pointer[[]*lfReader[T]] // copy-on-write
+	head atomic.Uint64 // positions claimed so far; written by every push
+	_    [56]byte
+
+	parked atomic.Int32 // readers announced as waiting; a push with none loads only this
+	_      [60]byte
+
+	mu sync.Mutex // guards readers updates and the bases below
 
 	producedBase uint64
 	retired      lfCounters // counts of closed readers
