@@ -29,8 +29,10 @@ type lfSlot[T any] struct {
 // head: if no push beyond p + capacity has been claimed, nobody can have
 // started overwriting the slot, so the copy is intact. This relies on
 // amd64 keeping stores in order and loads in order (the claim on head is
-// visible before any byte of the overwriting value) and on the compiler
-// not moving memory accesses across atomics. The reader writes no shared
+// visible before any byte of the overwriting value), and on the compiler
+// emitting the copy between the two atomic loads: Go's SSA gives every
+// atomic operation a new memory state and schedules the plain loads of the
+// previous state before it (checked in the disassembly of next). The reader writes no shared
 // memory on the fast path. Readers that find nothing announce that they
 // are waiting and park on a doorbell; a push rings only those.
 type lfRing[T any] struct {
