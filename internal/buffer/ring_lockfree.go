@@ -102,7 +102,7 @@ func (b *lfRing[T]) wake() {
 // Subscribe implements Buffer.
 func (b *lfRing[T]) Subscribe() Reader[T] {
 	seq := b.head.Load()
-	r := &lfReader[T]{b: b, seq: seq, idx: b.div.mod(seq), bell: make(chan struct{}, 1)}
+	r := &lfReader[T]{b: b, n: b.capacity(), seq: seq, idx: b.div.mod(seq), bell: make(chan struct{}, 1)}
 	r.wake = r.ring
 	b.mu.Lock()
 	old := *b.readers.Load()
@@ -185,6 +185,7 @@ func (b *lfRing[T]) Kind() Kind { return KindRing }
 
 type lfReader[T any] struct {
 	b   *lfRing[T]
+	n   uint64 // the ring's capacity
 	seq uint64 // next position to read; owned by the reader's goroutine
 	idx uint64 // seq % capacity
 
@@ -223,31 +224,33 @@ func (r *lfReader[T]) ring() {
 
 // next is the fast path of a read: the value at the cursor, if it is
 // there and was not overwritten while being copied. Small enough to inline.
+// The caller checks that the reader is open.
 func (r *lfReader[T]) next() (v T, ok bool) {
-	b := r.b
-	if atomic.LoadUint64(&b.slots[r.idx].stamp) == r.seq+1 {
-		v = b.slots[r.idx].val
-		if b.head.Load() <= r.seq+uint64(len(b.slots)) && !r.closed.Load() {
+	s := &r.b.slots[r.idx]
+	seq := r.seq
+	if atomic.LoadUint64(&s.stamp) == seq+1 {
+		v = s.val
+		if ok = r.b.head.Load() <= seq+r.n; ok {
 			r.advance()
-			return v, true
 		}
 	}
-	return v, false
+	return v, ok
 }
 
 func (r *lfReader[T]) advance() {
 	r.seq++
-	r.idx++
-	if r.idx == uint64(len(r.b.slots)) {
+	r.consumed++
+	if r.idx++; r.idx == r.n {
 		r.idx = 0
 	}
-	r.consumed++
 }
 
 // TryRecv implements Reader.
 func (r *lfReader[T]) TryRecv() (T, uint64, error) {
-	if v, ok := r.next(); ok {
-		return v, 0, nil
+	if !r.closed.Load() {
+		if v, ok := r.next(); ok {
+			return v, 0, nil
+		}
 	}
 	return r.tryRecvSlow()
 }
@@ -282,8 +285,10 @@ func (r *lfReader[T]) tryRecvSlow() (T, uint64, error) {
 
 // Recv implements Reader.
 func (r *lfReader[T]) Recv(ctx context.Context) (T, uint64, error) {
-	if v, ok := r.next(); ok {
-		return v, 0, nil
+	if !r.closed.Load() {
+		if v, ok := r.next(); ok {
+			return v, 0, nil
+		}
 	}
 	return r.recvSlow(ctx)
 }
