@@ -97,6 +97,11 @@ func BenchmarkLatest(b *testing.B) {
 	}
 	run(b, "lockstep", 1, impls, func(b *testing.B, mk harness.Factory[state], subs int) { harness.Lockstep(b, mk, subs, false) })
 	run(b, "pingpong", 1, impls, func(b *testing.B, mk harness.Factory[state], subs int) { harness.Pingpong(b, mk, subs, false) })
+	// No stream mode: a Latest collapses values by design, so a delivery
+	// rate would not compare like with like.
+	for _, subs := range []int{1, 4, 16} {
+		run(b, "produce", subs, impls, harness.Produce[state])
+	}
 }
 
 func BenchmarkMailbox(b *testing.B) {
@@ -108,6 +113,9 @@ func BenchmarkMailbox(b *testing.B) {
 	}
 	run(b, "lockstep", 1, impls, func(b *testing.B, mk harness.Factory[command], subs int) { harness.Lockstep(b, mk, subs, true) })
 	run(b, "pingpong", 1, impls, func(b *testing.B, mk harness.Factory[command], subs int) { harness.Pingpong(b, mk, subs, true) })
+	for _, subs := range []int{1, 4, 16} {
+		run(b, "produce", subs, impls, harness.Produce[command])
+	}
 }
 
 // BenchmarkPipeline streams values through source → transform → tap: two
