@@ -57,6 +57,10 @@ func (b *recordBase) origin() Origin {
 		}
 		return Origin{Kind: "transform", Input: t.inputs[0]}
 	}
+	if len(b.linksIn) > 0 {
+		l := b.linksIn[0]
+		return Origin{Kind: "link", Protocol: l.scheme, Address: l.display}
+	}
 	if len(b.sources) > 0 {
 		return Origin{Kind: "source"}
 	}
@@ -74,10 +78,11 @@ func (db *DB) Graph() Graph {
 	for _, c := range records {
 		b := c.base()
 		n := GraphNode{
-			Key:        b.key,
-			Origin:     b.origin(),
-			BufferType: b.cfg.Type(),
-			TapCount:   len(b.taps),
+			Key:             b.key,
+			Origin:          b.origin(),
+			BufferType:      b.cfg.Type(),
+			TapCount:        len(b.taps),
+			HasOutboundLink: len(b.linksOut) > 0,
 		}
 		if b.cfg.kind == "spmc_ring" {
 			n.BufferCapacity = new(b.cfg.capacity)
@@ -92,6 +97,15 @@ func (db *DB) Graph() Graph {
 			for _, in := range b.transforms[0].inputs {
 				g.Edges = append(g.Edges, GraphEdge{From: new(in), To: key, EdgeType: EdgeType{Kind: n.Origin.Kind}})
 			}
+		case "link":
+			for _, l := range b.linksIn {
+				g.Edges = append(g.Edges, GraphEdge{To: key, EdgeType: EdgeType{Kind: "link", Protocol: l.scheme}})
+			}
+		}
+		if len(b.linksOut) > 0 {
+			// AimDB emits one link_out edge per record, whatever the
+			// number of outbound links, and does not name the protocol.
+			g.Edges = append(g.Edges, GraphEdge{From: key, EdgeType: EdgeType{Kind: "link_out", Protocol: "unknown"}})
 		}
 		for i := range b.taps {
 			g.Edges = append(g.Edges, GraphEdge{From: key, EdgeType: EdgeType{Kind: "tap", Index: i}})

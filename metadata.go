@@ -25,6 +25,10 @@ type RecordMetadata struct {
 
 	StageProfiling []StageProfile `json:"stage_profiling,omitempty"`
 	SignalStats    []SignalStats  `json:"signal_stats,omitempty"`
+
+	// Beyond AimDB: the state and counters of each link, inbound links
+	// first, in the order they were added.
+	Links []LinkMetadata `json:"links,omitempty"`
 }
 
 // Records returns the metadata of every record, in registration order.
@@ -51,11 +55,13 @@ func metadata(c recordCore) RecordMetadata {
 		BufferType:    b.cfg.Type(),
 		ProducerCount: min(len(b.sources), 1),
 		ConsumerCount: len(b.taps),
-		Entity:        entity(b.key),
-		ProducedCount: s.Produced,
-		ConsumedCount: s.Consumed,
-		DroppedCount:  s.Dropped,
-		Occupancy:     [2]int{s.Items, s.Capacity},
+
+		OutboundConnectorCount: len(b.linksOut),
+		Entity:                 entity(b.key),
+		ProducedCount:          s.Produced,
+		ConsumedCount:          s.Consumed,
+		DroppedCount:           s.Dropped,
+		Occupancy:              [2]int{s.Items, s.Capacity},
 	}
 	if b.typ.PkgPath() != "" && b.typ.Name() != "" {
 		m.TypeID = b.typ.PkgPath() + "." + b.typ.Name()
@@ -73,6 +79,11 @@ func metadata(c recordCore) RecordMetadata {
 	}
 	for _, g := range b.gauges {
 		m.SignalStats = append(m.SignalStats, g.Stats())
+	}
+	for _, links := range [][]*link{b.linksIn, b.linksOut} {
+		for _, l := range links {
+			m.Links = append(m.Links, l.metadata())
+		}
 	}
 	return m
 }

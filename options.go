@@ -3,6 +3,8 @@ package aimdb
 import (
 	"log/slog"
 	"time"
+
+	"github.com/aimdb-go/aimdb/connector"
 )
 
 // Options configure a DB. The zero value is ready to use, and New(nil) is
@@ -35,6 +37,25 @@ type Options struct {
 	// A stage that ran for longer than MaxRestartBackoff before failing
 	// starts again from RestartBackoff.
 	MaxRestartBackoff time.Duration
+
+	// Connectors serve the links of records, by URL scheme: a link to
+	// "mqtt://sensors/t" uses Connectors["mqtt"]. The DB owns each
+	// connector's session while it runs (see Record.LinkTo).
+	Connectors map[string]connector.Dialer
+
+	// LinkQueueSize bounds each connector's queue of outbound messages
+	// waiting for a connection; when it is full the oldest message is
+	// dropped and counted. If zero, it is 1024.
+	LinkQueueSize int
+
+	// ReconnectBackoff is the delay before a connector dials again after
+	// a failed dial or a lost connection; it doubles on each consecutive
+	// failure up to MaxReconnectBackoff, with jitter (each wait is
+	// between half and all of the current delay). If zero, it is 100ms.
+	ReconnectBackoff time.Duration
+
+	// MaxReconnectBackoff caps the reconnect delay. If zero, it is 30s.
+	MaxReconnectBackoff time.Duration
 }
 
 // A FailurePolicy decides what a DB does when a stage fails. Every failure
@@ -71,5 +92,15 @@ func (o *Options) withDefaults() Options {
 		r.MaxRestartBackoff = 30 * time.Second
 	}
 	r.MaxRestartBackoff = max(r.MaxRestartBackoff, r.RestartBackoff)
+	if r.LinkQueueSize <= 0 {
+		r.LinkQueueSize = 1024
+	}
+	if r.ReconnectBackoff <= 0 {
+		r.ReconnectBackoff = 100 * time.Millisecond
+	}
+	if r.MaxReconnectBackoff <= 0 {
+		r.MaxReconnectBackoff = 30 * time.Second
+	}
+	r.MaxReconnectBackoff = max(r.MaxReconnectBackoff, r.ReconnectBackoff)
 	return r
 }

@@ -56,6 +56,8 @@ type recordBase struct {
 	taps       []*stage
 	transforms []*transform // more than one is a configuration mistake
 	gauges     []*Gauge
+	linksIn    []*link // LinkFrom: inbound links, writers of the record
+	linksOut   []*link // LinkTo: outbound links, consumers of the record
 
 	// Writers still running; writersDone is closed when it reaches zero.
 	writers     atomic.Int32
@@ -185,7 +187,7 @@ func (r *Record[T]) closeBuffer() {
 }
 
 func (r *Record[T]) prepare(rs *runState) {
-	n := len(r.srcFns)
+	n := len(r.srcFns) + len(r.linksIn)
 	for _, t := range r.transforms {
 		n += len(t.inputs)
 	}

@@ -39,6 +39,7 @@ func (db *DB) Run(ctx context.Context) error {
 	for _, c := range order {
 		c.prepare(rs)
 	}
+	rs.prepareLinks(order)
 	for _, start := range rs.queued {
 		start()
 	}
@@ -75,6 +76,7 @@ type runState struct {
 
 	wg     sync.WaitGroup
 	queued []func()
+	links  map[string]*linkManager // by scheme
 
 	failOnce sync.Once
 	failed   chan struct{}

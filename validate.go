@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/aimdb-go/aimdb/connector"
 )
 
 // Validate checks the DB's configuration and returns an
@@ -29,6 +31,10 @@ func (v *validation) err() error {
 	return &InvalidConfigError{Errors: v.errs}
 }
 
+func (v *validation) addURL(key, url, format string, args ...any) {
+	v.errs = append(v.errs, &ConfigError{Key: key, URL: url, Message: fmt.Sprintf(format, args...)})
+}
+
 func (v *validation) add(key, format string, args ...any) {
 	v.errs = append(v.errs, &ConfigError{Key: key, Message: fmt.Sprintf(format, args...)})
 }
@@ -47,6 +53,18 @@ func (db *DB) validateLocked() validation {
 		if len(b.sources) > 0 && len(b.transforms) > 0 {
 			v.add(b.key, "conflicting writers: record has .Source() + %s; these are mutually exclusive (all write the same buffer)",
 				b.transforms[0].verb())
+		}
+		if len(b.linksIn) > 0 && len(b.sources) > 0 {
+			v.add(b.key, "conflicting writers: record has .Source() + .LinkFrom(); these are mutually exclusive (all write the same buffer)")
+		}
+		if len(b.linksIn) > 0 && len(b.transforms) > 0 {
+			v.add(b.key, "conflicting writers: record has %s + .LinkFrom(); these are mutually exclusive (all write the same buffer)",
+				b.transforms[0].verb())
+		}
+		for _, links := range [][]*link{b.linksIn, b.linksOut} {
+			for _, l := range links {
+				db.validateLink(&v, l)
+			}
 		}
 		for _, t := range b.transforms {
 			for i, in := range t.inputs {
@@ -141,4 +159,40 @@ func (g *deps) cycle() []string {
 		}
 	}
 	return keys
+}
+
+// validateLink checks one link: its URL, its connector, its codec and its
+// options (which the connector may check too).
+func (db *DB) validateLink(v *validation, l *link) {
+	key := l.rec.key
+	verb := ".LinkTo()"
+	if l.inbound {
+		verb = ".LinkFrom()"
+	}
+	if l.urlErr != "" {
+		v.addURL(key, l.display, "%s: %s", verb, l.urlErr)
+	} else {
+		d, ok := db.opts.Connectors[l.scheme]
+		switch {
+		case !ok:
+			v.addURL(key, l.display, "%s: no connector for scheme %q (add one to aimdb.Options.Connectors)", verb, l.scheme)
+		case d == nil:
+			v.addURL(key, l.display, "%s: the connector for scheme %q is nil", verb, l.scheme)
+		default:
+			if lv, ok := d.(connector.LinkValidator); ok {
+				if err := lv.ValidateLink(l.conn); err != nil {
+					v.addURL(key, l.display, "%s: %v", verb, err)
+				}
+			}
+		}
+	}
+	if l.codecNil {
+		v.addURL(key, l.display, "%s given a nil codec", verb)
+	}
+	if l.cfg.err != "" {
+		v.addURL(key, l.display, "%s: %s", verb, l.cfg.err)
+	}
+	if l.typeErr != "" {
+		v.addURL(key, l.display, "%s: %s", verb, l.typeErr)
+	}
 }

@@ -1,0 +1,68 @@
+package codec_test
+
+import (
+	"testing"
+
+	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/codec"
+)
+
+type reading struct {
+	Celsius float64 `json:"celsius"`
+	Station string  `json:"station,omitempty"`
+}
+
+var (
+	_ aimdb.Codec[reading] = codec.JSON[reading]{}
+	_ aimdb.Codec[[]byte]  = codec.Bytes{}
+	_ aimdb.Codec[string]  = codec.String{}
+)
+
+func TestJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		in   reading
+		want string
+	}{
+		{"all fields", reading{21.5, "s1"}, `{"celsius":21.5,"station":"s1"}`},
+		{"omitted", reading{Celsius: -3}, `{"celsius":-3}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := codec.JSON[reading]{}.Encode(tt.in)
+			if err != nil || string(b) != tt.want {
+				t.Fatalf("Encode = %s, %v; want %s", b, err, tt.want)
+			}
+			got, err := codec.JSON[reading]{}.Decode(b)
+			if err != nil || got != tt.in {
+				t.Fatalf("Decode = %+v, %v; want %+v", got, err, tt.in)
+			}
+		})
+	}
+	if _, err := (codec.JSON[reading]{}).Decode([]byte("{")); err == nil {
+		t.Error("Decode of a truncated payload succeeded")
+	}
+}
+
+func TestBytesCopies(t *testing.T) {
+	in := []byte("abc")
+	out, _ := codec.Bytes{}.Decode(in)
+	in[0] = 'x'
+	if string(out) != "abc" {
+		t.Errorf("Decode aliases its input: %q", out)
+	}
+}
+
+func FuzzJSONDecode(f *testing.F) {
+	f.Add([]byte(`{"celsius":1}`))
+	f.Add([]byte(`nul`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := codec.JSON[reading]{}.Decode(b)
+		if err != nil {
+			return
+		}
+		if _, err := (codec.JSON[reading]{}).Encode(v); err != nil {
+			t.Fatalf("re-encode of %+v: %v", v, err)
+		}
+	})
+}
