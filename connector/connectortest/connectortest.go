@@ -442,6 +442,9 @@ func (s *suite) reconnect(t *testing.T) {
 	p := s.newPair(t, "reconnect", 1024, nil)
 	p.produce(t, 0, 10)
 	checkSeq(t, recv(t, p.sub, 10, s.f.Timeout), 0)
+	// Acknowledged too: a publish in flight when the peer stops is sent
+	// again (at least once), which would repeat a value below.
+	WaitLink(t, p.tx, p.outKey, 0, s.f.Timeout, "10 published", func(md aimdb.LinkMetadata) bool { return md.Published == 10 })
 
 	s.p.Stop(t)
 	WaitLink(t, p.tx, p.outKey, 0, s.f.Timeout, "disconnected", func(md aimdb.LinkMetadata) bool { return !md.Connected })
@@ -462,6 +465,7 @@ func (s *suite) offlineQueue(t *testing.T) {
 	p := s.newPair(t, "offline", 1024, &aimdb.Options{LinkQueueSize: queue})
 	p.produce(t, 0, 5)
 	checkSeq(t, recv(t, p.sub, 5, s.f.Timeout), 0)
+	WaitLink(t, p.tx, p.outKey, 0, s.f.Timeout, "5 published", func(md aimdb.LinkMetadata) bool { return md.Published == 5 })
 
 	s.p.Stop(t)
 	WaitLink(t, p.tx, p.outKey, 0, s.f.Timeout, "disconnected", func(md aimdb.LinkMetadata) bool { return !md.Connected })

@@ -14,10 +14,23 @@ import (
 
 // v5 is an MQTT 5 session on the plain paho client: no automatic
 // reconnect, the DB owns that.
+//
+// Overlapping subscriptions ("station/+/t" and "station/#") make some
+// brokers (mosquitto) send one copy of a message per matching
+// subscription, others (mochi, HiveMQ) one copy carrying every matching
+// subscription identifier. Each broker subscription therefore gets an
+// identifier, and a received copy is routed — to every link whose
+// filter matches — only if its identifier is the highest among the
+// matching subscriptions: exactly one copy is routed either way (paho
+// keeps the last identifier of a packet, and brokers that send one copy
+// list them in ascending order, as the specification's examples do).
 type v5 struct {
-	c    *paho.Client
-	mu   sync.Mutex
-	subs []sub
+	c      *paho.Client
+	ctx    context.Context // cancelled when the connection ends
+	mu     sync.Mutex
+	subs   []sub
+	ids    map[string]int // broker filter → subscription identifier
+	noSubs bool           // the broker refuses subscription identifiers
 }
 
 func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
@@ -46,13 +59,40 @@ func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
 		}
 		return nil, err
 	}
+	// paho keeps a QoS 1/2 publish in flight across a lost connection
+	// until its packet timeout; the DB wants it back at once to requeue.
+	var cancel context.CancelFunc
+	s.ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		<-s.c.Done()
+		cancel()
+	}()
 	return s, nil
+}
+
+// opCtx returns a context that ends with ctx or with the connection.
+func (s *v5) opCtx(ctx context.Context) (context.Context, func()) {
+	c, cancel := context.WithCancel(s.ctx)
+	stop := context.AfterFunc(ctx, cancel)
+	return c, func() { stop(); cancel() }
 }
 
 func (s *v5) received(pr paho.PublishReceived) (bool, error) {
 	m := connector.Message{Topic: pr.Packet.Topic, Payload: pr.Packet.Payload}
 	s.mu.Lock()
 	subs := s.subs
+	if p := pr.Packet.Properties; p != nil && p.SubscriptionIdentifier != nil {
+		highest := 0
+		for f, id := range s.ids {
+			if id > highest && connector.MatchTopic(f, m.Topic) {
+				highest = id
+			}
+		}
+		if *p.SubscriptionIdentifier != highest {
+			s.mu.Unlock()
+			return true, nil // another copy of this message is routed
+		}
+	}
 	s.mu.Unlock()
 	for _, sb := range subs {
 		if connector.MatchTopic(sb.filter, m.Topic) {
@@ -69,8 +109,30 @@ func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*con
 	}
 	s.mu.Lock()
 	s.subs = append(s.subs[:len(s.subs):len(s.subs)], sub{l.Topic, deliver})
+	if s.ids == nil {
+		s.ids = map[string]int{}
+	}
+	id, ok := s.ids[l.Topic]
+	if !ok {
+		id = len(s.ids) + 1
+		s.ids[l.Topic] = id
+	}
+	var props *paho.SubscribeProperties
+	if !s.noSubs {
+		props = &paho.SubscribeProperties{SubscriptionIdentifier: &id}
+	}
 	s.mu.Unlock()
-	sa, err := s.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: l.Topic, QoS: qos}}})
+	req := &paho.Subscribe{Properties: props, Subscriptions: []paho.SubscribeOptions{{Topic: l.Topic, QoS: qos}}}
+	octx, done := s.opCtx(ctx)
+	defer done()
+	sa, err := s.c.Subscribe(octx, req)
+	if props != nil && errors.Is(err, paho.ErrInvalidArguments) {
+		s.mu.Lock()
+		s.noSubs = true
+		s.mu.Unlock()
+		req.Properties = nil
+		sa, err = s.c.Subscribe(octx, req)
+	}
 	if err != nil {
 		if sa != nil && len(sa.Reasons) > 0 && sa.Reasons[0] >= 0x80 {
 			return fmt.Errorf("subscribe %q refused (reason code %#x)", l.Topic, sa.Reasons[0])
@@ -88,7 +150,9 @@ func (s *v5) Publish(ctx context.Context, m *connector.Message) error {
 	if err != nil {
 		return err
 	}
-	pr, err := s.c.Publish(ctx, &paho.Publish{Topic: m.Topic, QoS: qos, Retain: retain, Payload: m.Payload})
+	octx, done := s.opCtx(ctx)
+	defer done()
+	pr, err := s.c.Publish(octx, &paho.Publish{Topic: m.Topic, QoS: qos, Retain: retain, Payload: m.Payload})
 	if err == nil {
 		return nil
 	}
