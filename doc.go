@@ -67,6 +67,17 @@
 // logged, counted in its metadata and, by default, restarted with
 // exponential backoff (Options.OnStageError).
 //
+// # Links
+//
+// LinkTo publishes a record's values through a connector and LinkFrom
+// stores the messages a connector receives, each with a Codec. The
+// connectors are given to the DB by URL scheme (Options.Connectors; see
+// package connector and connector/mqtt). Run owns every connection: it
+// dials with backoff and jitter, subscribes again after each reconnect,
+// keeps a bounded drop-oldest queue of outbound messages while offline,
+// drains it at shutdown, and reports state and counters in
+// RecordMetadata.Links. An inbound link is its record's writer.
+//
 // # Introspection
 //
 // Records returns per-record metadata (buffer counters, per-stage
