@@ -53,7 +53,9 @@ func TestLinkBackoffUsesTheDBClock(t *testing.T) {
 			t.Errorf("link = %+v", md)
 		}
 		b.Start()
-		time.Sleep(7 * time.Second) // the next attempt is at most 6.4s away
+		// The last dial was before 10s and the wait after it is at most
+		// the current delay, 12.8s.
+		time.Sleep(13 * time.Second)
 		synctest.Wait()
 		if md := db.Records()[0].Links[0]; !md.Connected || md.Reconnects != 0 {
 			t.Errorf("after the peer started: %+v", md)
