@@ -69,7 +69,7 @@ func TestLinkValidation(t *testing.T) {
 			reg(t, db, "b").LinkFrom("loop://t", j, aimdb.TopicFrom(func(Temperature) string { return "x" }))
 			reg(t, db, "c").LinkTo("loop://t", j, aimdb.RouteTopic(func(string) string { return "" }))
 			reg(t, db, "d").LinkFrom("loop://t", j, aimdb.RouteTopic(nil))
-		}, []string{"TopicFrom takes func(int) string", "TopicFrom applies to .LinkTo() only",
+		}, []string{"TopicFrom takes " + funcIntString, "TopicFrom applies to .LinkTo() only",
 			"RouteTopic applies to .LinkFrom() only", "RouteTopic given a nil function"}},
 		{"credentials in a link URL", func(t *testing.T, db *aimdb.DB) {
 			reg(t, db, "a").LinkTo("loop://user:secret@t", j)
