@@ -121,7 +121,13 @@ func (m *linkManager) wakePushersLocked() {
 // reports false when ctx ended first.
 func (m *linkManager) push(ctx context.Context, msg outMsg) bool {
 	m.mu.Lock()
-	for m.n == len(m.q) {
+	for m.n == len(m.q) || m.state.Load() == stStopped {
+		if m.state.Load() == stStopped {
+			// The manager gave up at the shutdown timeout.
+			m.mu.Unlock()
+			msg.l.dropped.Add(1)
+			return false
+		}
 		if m.state.Load() != stConnected {
 			old := m.popLocked()
 			old.l.dropped.Add(1)
@@ -332,8 +338,8 @@ func (m *linkManager) serve(ctx context.Context, sess connector.Session) bool {
 // stop marks the links stopped and counts what is left in the queue as
 // dropped.
 func (m *linkManager) stop() {
-	m.state.Store(stStopped)
 	m.mu.Lock()
+	m.state.Store(stStopped)
 	left := m.n
 	for m.n > 0 {
 		m.popLocked().l.dropped.Add(1)
