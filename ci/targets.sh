@@ -286,7 +286,14 @@ t_js_browser() {
 	apt_install chromium && tools || return 1
 	# wasmbrowsertest drives Chromium over CDP; as root, chromedp adds
 	# --no-sandbox by itself.
-	gotest js-browser js wasm -exec="$TOOLS/wasmbrowsertest" && jshost js-browser 'HeadlessChrome' && gosize js wasm
+	# Go's js/wasm test runner writes each example's output to
+	# $TMPDIR/go-example-stdout-<name>-<n>.txt and moves to the next n when
+	# the file exists; wasmbrowsertest's file system proxy loses the EEXIST
+	# code, so two packages with an Example of the same name must not run
+	# at once (-p 1), and each run gets a fresh TMPDIR.
+	mkdir -p "$WORK/browser-tmp"
+	TMPDIR="$WORK/browser-tmp" gotest js-browser js wasm -p=1 -exec="$TOOLS/wasmbrowsertest" &&
+		jshost js-browser 'HeadlessChrome' && gosize js wasm
 }
 
 t_wasip1() {
