@@ -82,8 +82,19 @@ apt_install() {
 		"${sudo[@]}" apt-get update -qq || die "apt-get update failed" || return 1
 		APT_UPDATED=1
 	fi
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-		die "apt-get install ${missing[*]} failed; install them by hand"
+	local attempt
+	for attempt in 1 2 3; do
+		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+			"${missing[@]}" >"$WORK/apt.log" 2>&1 && return 0
+		# Debian's container images delete downloaded packages after every
+		# dpkg run (/etc/apt/apt.conf.d/docker-clean), which breaks an
+		# install that apt splits into several dpkg runs; another run
+		# downloads what is still missing.
+		say "apt-get install failed (attempt $attempt of 3)"
+		"${sudo[@]}" dpkg --configure -a >>"$WORK/apt.log" 2>&1
+	done
+	tail -20 "$WORK/apt.log"
+	die "apt-get install ${missing[*]} failed; install them by hand"
 }
 
 # tools builds wazero and wasmbrowsertest from ci/tools (pinned versions).
