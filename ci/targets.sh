@@ -111,7 +111,8 @@ tools() {
 QEMU_USER_PKGS="qemu-user-static"
 TINYGO_APT="llvm-19-dev libclang-19-dev clang-19 lld-19 binaryen wasi-libc libclang-rt-19-dev-wasm32 musl-dev libclang-rt-19-dev picolibc-arm-none-eabi qemu-system-arm python3"
 TINYGO="$CACHE/tinygo-${TINYGO_VERSION#v}-$(key ci/tinygo/install-tinygo.sh ci/tinygo/*.json)"
-# tinygo installs TinyGo (once) and puts it, LLVM's tools and wazero on PATH.
+# tinygo_setup installs TinyGo (once) and puts it, LLVM's tools and wazero
+# on PATH. TinyGo keeps its own build cache in ${XDG_CACHE_HOME:-~/.cache}/tinygo.
 tinygo_setup() {
 	# The shared LLVM libraries are needed even when TinyGo is cached.
 	# shellcheck disable=SC2086
@@ -130,7 +131,7 @@ tinygo_setup() {
 	fi
 	export TINYGOROOT="$TINYGO/root"
 	export PATH="$TINYGO/bin:/usr/lib/llvm-19/bin:$TOOLS:$PATH"
-	tinygo version
+	say "  $(tinygo version)"
 }
 
 # ---- test runs and counting --------------------------------------------
@@ -327,7 +328,7 @@ t_qemu() {
 }
 
 t_tinygo_linux() {
-	tinygo_setup >/dev/null || return 1
+	tinygo_setup || return 1
 	tinytest tinygo-linux linux-amd64-musl-debian "$TINYGO_PKGS" || return 1
 	tinygo build -no-debug -target=linux-amd64-musl-debian -o "$WORK/station-tinygo-linux" "$STATION" || return 1
 	SIZE="$(human "$(stat -c %s "$WORK/station-tinygo-linux")") ($(stat -c %s "$WORK/station-tinygo-linux") bytes)"
@@ -335,7 +336,7 @@ t_tinygo_linux() {
 }
 
 t_tinygo_wasip1() {
-	tinygo_setup >/dev/null || return 1
+	tinygo_setup || return 1
 	tinytest tinygo-wasip1 wasip1-debian "$TINYGO_PKGS" || return 1
 	tinygo build -no-debug -target=wasip1-debian -o "$WORK/station.wasm" "$STATION" || return 1
 	SIZE="$(human "$(stat -c %s "$WORK/station.wasm")") ($(stat -c %s "$WORK/station.wasm") bytes)"
@@ -343,7 +344,7 @@ t_tinygo_wasip1() {
 }
 
 t_tinygo_cortexm() {
-	tinygo_setup >/dev/null || return 1
+	tinygo_setup || return 1
 	mcutest tinygo-cortexm cortex-m-qemu-debian "$MCU_PKGS" || return 1
 	# The station program itself, on the emulated chip.
 	local elf="$WORK/station.elf" sizes
