@@ -11,28 +11,30 @@ import (
 	"github.com/aimdb-go/aimdb/connector/loopback"
 )
 
+// reading is a temperature reading of a station.
+type reading struct {
+	Station string  `json:"station"`
+	Celsius float64 `json:"celsius"`
+}
+
 // Two DBs linked through a connector: a station publishes its readings,
 // a hub stores every station's readings in one record. The in-memory
 // loopback broker stands in for MQTT (connector/mqtt) here.
 func ExampleRecord_LinkTo() {
-	type Reading struct {
-		Station string  `json:"station"`
-		Celsius float64 `json:"celsius"`
-	}
 	broker := loopback.New()
 	connectors := func() map[string]connector.Dialer {
 		return map[string]connector.Dialer{"loop": broker.Dialer()}
 	}
 
 	hub := aimdb.New(&aimdb.Options{Connectors: connectors()})
-	all, _ := aimdb.Register(hub, aimdb.NewKey[Reading]("hub.temp.all"), aimdb.Ring(16))
-	all.LinkFrom("loop://station/+/temperature", codec.JSON[Reading]{})
+	all, _ := aimdb.Register(hub, aimdb.NewKey[reading]("hub.temp.all"), aimdb.Ring(16))
+	all.LinkFrom("loop://station/+/temperature", codec.JSON[reading]{})
 	sub, _ := all.Subscribe()
 	defer sub.Close()
 
 	station := aimdb.New(&aimdb.Options{Connectors: connectors()})
-	temp, _ := aimdb.Register(station, aimdb.NewKey[Reading]("station.temp.1"), aimdb.Ring(16))
-	temp.LinkTo("loop://station/1/temperature", codec.JSON[Reading]{})
+	temp, _ := aimdb.Register(station, aimdb.NewKey[reading]("station.temp.1"), aimdb.Ring(16))
+	temp.LinkTo("loop://station/1/temperature", codec.JSON[reading]{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
@@ -46,7 +48,7 @@ func ExampleRecord_LinkTo() {
 	}
 
 	for _, c := range []float64{21.5, 21.75} {
-		_ = temp.Produce(Reading{Station: "1", Celsius: c})
+		_ = temp.Produce(reading{Station: "1", Celsius: c})
 	}
 	for range 2 {
 		r, _ := sub.Recv(ctx)
