@@ -18,6 +18,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode"
@@ -197,3 +198,16 @@ func ValidFilter(filter string) bool {
 
 // HasWildcard reports whether topic holds '+' or '#'.
 func HasWildcard(topic string) bool { return strings.ContainsAny(topic, "+#") }
+
+// CheckTopic checks that a link's topic suits its direction: an inbound
+// topic must be a valid filter, an outbound topic must hold no wildcard.
+// what names the topic in errors, as in "MQTT topic".
+func CheckTopic(l *Link, what string) error {
+	if l.Inbound && !ValidFilter(l.Topic) {
+		return fmt.Errorf("invalid %s filter %q", what, l.Topic)
+	}
+	if !l.Inbound && HasWildcard(l.Topic) {
+		return fmt.Errorf("outbound %s %q holds a wildcard", what, l.Topic)
+	}
+	return nil
+}

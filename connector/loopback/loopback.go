@@ -85,11 +85,8 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 // valid filters, outbound topics must hold no wildcard. The loopback
 // connector takes no parameters.
 func (d *Dialer) ValidateLink(l *connector.Link) error {
-	if l.Inbound && !connector.ValidFilter(l.Topic) {
-		return fmt.Errorf("invalid topic filter %q", l.Topic)
-	}
-	if !l.Inbound && connector.HasWildcard(l.Topic) {
-		return fmt.Errorf("outbound topic %q holds a wildcard", l.Topic)
+	if err := connector.CheckTopic(l, "topic"); err != nil {
+		return err
 	}
 	for k := range l.Params {
 		return fmt.Errorf("unknown parameter %q (the loopback connector takes none)", k)

@@ -233,11 +233,8 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 // be valid filters, outbound topics must hold no wildcard; qos must be
 // 0, 1 or 2 and retain true or false; no other parameter is known.
 func (d *Dialer) ValidateLink(l *connector.Link) error {
-	if l.Inbound && !connector.ValidFilter(l.Topic) {
-		return fmt.Errorf("invalid MQTT topic filter %q", l.Topic)
-	}
-	if !l.Inbound && connector.HasWildcard(l.Topic) {
-		return fmt.Errorf("outbound MQTT topic %q holds a wildcard", l.Topic)
+	if err := connector.CheckTopic(l, "MQTT topic"); err != nil {
+		return err
 	}
 	for k := range l.Params {
 		switch k {
