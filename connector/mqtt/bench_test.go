@@ -37,20 +37,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	txDB := newBenchDB(b, broker)
 	out, _ := aimdb.Register(txDB, aimdb.NewKey[int]("bench.out"), aimdb.Ring(16))
 	out.LinkTo("mqtt://bench/rt/connector", connectortest.IntCodec{})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	for _, db := range []*aimdb.DB{rxDB, txDB} {
-		wg.Go(func() {
-			if err := db.Run(ctx); err != nil {
-				b.Error(err)
-			}
-		})
-	}
-	connected := func(md aimdb.LinkMetadata) bool { return md.Connected }
-	connectortest.WaitLink(b, rxDB, "bench.in", 0, 10*time.Second, "connected", connected)
-	connectortest.WaitLink(b, txDB, "bench.out", 0, 10*time.Second, "connected", connected)
+	ctx := runConnected(b, rxDB, txDB, "bench.in", "bench.out")
 
 	// Raw paho: a publisher and a subscriber client.
 	got := make(chan []byte, 16)

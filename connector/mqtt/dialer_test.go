@@ -287,19 +287,7 @@ func roundTrip(t *testing.T, tx, rx connector.Dialer) {
 	txDB := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"mqtt": tx}})
 	out, _ := aimdb.Register(txDB, aimdb.NewKey[string]("rt.out"), aimdb.Ring(8))
 	out.LinkTo("mqtt://rt/x", codec.String{})
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, db := range []*aimdb.DB{rxDB, txDB} {
-		wg.Go(func() {
-			if err := db.Run(ctx); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	defer wg.Wait()
-	defer cancel()
-	connectortest.WaitLink(t, rxDB, "rt.in", 0, 10*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
-	connectortest.WaitLink(t, txDB, "rt.out", 0, 10*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
+	ctx := runConnected(t, rxDB, txDB, "rt.in", "rt.out")
 	_ = out.Produce("hello")
 	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer rcancel()

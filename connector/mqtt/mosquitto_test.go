@@ -206,20 +206,7 @@ func restartMidStream(t *testing.T, proto mqtt.Protocol) {
 	out, _ := aimdb.Register(txDB, aimdb.NewKey[Temperature]("station.temperature.1"), aimdb.Ring(1<<16))
 	out.LinkTo("mqtt://station/1/temperature", codec.JSON[Temperature]{}, mqtt.QoS(1))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	for _, db := range []*aimdb.DB{rxDB, txDB} {
-		wg.Go(func() {
-			if err := db.Run(ctx); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	connected := func(md aimdb.LinkMetadata) bool { return md.Connected }
-	connectortest.WaitLink(t, rxDB, "station.temperature.all", 0, 10*time.Second, "connected", connected)
-	connectortest.WaitLink(t, txDB, "station.temperature.1", 0, 10*time.Second, "connected", connected)
+	ctx := runConnected(t, rxDB, txDB, "station.temperature.all", "station.temperature.1")
 
 	// The stream: one reading every 200µs.
 	var seq atomic.Int64
