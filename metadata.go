@@ -16,7 +16,8 @@ type RecordMetadata struct {
 	Writable               bool   `json:"writable"`                  // set by a remote-access server's policy
 	OutboundConnectorCount int    `json:"outbound_connector_count"`
 	SchemaType             string `json:"schema_type,omitempty"`
-	Entity                 string `json:"entity,omitempty"` // the key's last segment
+	Entity                 string `json:"entity,omitempty"`        // the key's last segment
+	RemoteAccess           bool   `json:"remote_access,omitempty"` // opened with RemoteAccess (beyond AimDB)
 
 	ProducedCount uint64 `json:"produced_count"`
 	ConsumedCount uint64 `json:"consumed_count"`
@@ -58,6 +59,7 @@ func metadata(c recordCore) RecordMetadata {
 
 		OutboundConnectorCount: len(b.linksOut),
 		Entity:                 entity(b.key),
+		RemoteAccess:           b.remote != nil,
 		ProducedCount:          s.Produced,
 		ConsumedCount:          s.Consumed,
 		DroppedCount:           s.Dropped,

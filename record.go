@@ -56,8 +56,9 @@ type recordBase struct {
 	taps       []*stage
 	transforms []*transform // more than one is a configuration mistake
 	gauges     []*Gauge
-	linksIn    []*link // LinkFrom: inbound links, writers of the record
-	linksOut   []*link // LinkTo: outbound links, consumers of the record
+	linksIn    []*link   // LinkFrom: inbound links, writers of the record
+	linksOut   []*link   // LinkTo: outbound links, consumers of the record
+	remote     remoteOps // non-nil once RemoteAccess was called
 
 	// Writers still running; writersDone is closed when it reaches zero.
 	writers     atomic.Int32
@@ -88,6 +89,7 @@ type Record[T any] struct {
 	buf    buffer.Buffer[T] // nil when the buffer configuration is invalid
 	srcFns []SourceFunc[T]
 	tapFns []TapFunc[T]
+	codec  Codec[T] // RemoteAccess's codec
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {

@@ -1,0 +1,215 @@
+package aimdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Errors of remote access.
+var (
+	// ErrNoRemoteAccess reports a record that was not opened with
+	// RemoteAccess.
+	ErrNoRemoteAccess = errors.New("aimdb: record has no remote access")
+	// ErrHasWriter reports a remote write to a record that a source or a
+	// transform writes: the record has one writer, and it is not remote.
+	ErrHasWriter = errors.New("aimdb: record is written by its source or transform")
+	// ErrNoValue reports a record that holds no value yet.
+	ErrNoValue = errors.New("aimdb: record has no value")
+)
+
+// RemoteAccess opts the record into remote access. Servers that expose a
+// DB (AimX, WebSocket) list every record, but read, subscribe to and,
+// where their write policy allows, write only the values of records opened
+// with RemoteAccess. c converts values to and from the JSON the remote
+// protocols carry: package codec's JSON[T] is the usual choice, and a
+// custom codec must produce a single JSON value.
+func (r *Record[T]) RemoteAccess(c Codec[T]) {
+	r.db.mu.Lock()
+	defer r.db.mu.Unlock()
+	r.db.mustConfigure(".RemoteAccess()", r.key)
+	if isNilCodec(c) {
+		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: ".RemoteAccess() given a nil codec"})
+		return
+	}
+	r.codec = c
+	r.remote = r
+}
+
+// remoteOps is what a RemoteRecord needs from a *Record[T].
+type remoteOps interface {
+	latestJSON() ([]byte, error)
+	subscribeJSON() (remoteReader, error)
+	setJSON(data []byte) error
+}
+
+type remoteReader interface {
+	recv(ctx context.Context, wait bool) ([]byte, uint64, error)
+	close()
+}
+
+// A RemoteRecord is a record opened with RemoteAccess, seen through its
+// codec: values go in and come out as JSON. Servers use it; it is safe
+// for concurrent use.
+type RemoteRecord struct {
+	b   *recordBase
+	ops remoteOps
+}
+
+// Remote returns the remote view of the record registered under key. It
+// fails with ErrUnknownKey, or ErrNoRemoteAccess if the record was not
+// opened with RemoteAccess.
+func (db *DB) Remote(key string) (*RemoteRecord, error) {
+	c, ok := (*db.byKey.Load())[key]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownKey, key)
+	}
+	b := c.base()
+	db.mu.Lock()
+	ops := b.remote
+	db.mu.Unlock()
+	if ops == nil {
+		return nil, fmt.Errorf("record %q: %w", key, ErrNoRemoteAccess)
+	}
+	return &RemoteRecord{b: b, ops: ops}, nil
+}
+
+// Key returns the record's key.
+func (r *RemoteRecord) Key() string { return r.b.key }
+
+// Metadata returns the record's metadata, as DB.Records does.
+func (r *RemoteRecord) Metadata() RecordMetadata {
+	r.b.db.mu.Lock()
+	defer r.b.db.mu.Unlock()
+	return metadata(r.b.db.records[r.b.id])
+}
+
+// HasWriter reports whether a source or a transform writes the record;
+// Set refuses such records.
+func (r *RemoteRecord) HasWriter() bool {
+	r.b.db.mu.Lock()
+	defer r.b.db.mu.Unlock()
+	return len(r.b.sources) > 0 || len(r.b.transforms) > 0
+}
+
+// Latest returns the JSON of the record's current value without
+// consuming it: the value of a Latest record, the pending value of a
+// Mailbox, the newest retained value of a Ring. It fails with ErrNoValue
+// when there is none.
+func (r *RemoteRecord) Latest() ([]byte, error) { return r.ops.latestJSON() }
+
+// Set decodes data with the record's codec and produces the value, as
+// the record's own writer would. It fails with ErrHasWriter when a source
+// or transform writes the record, with the codec's error when data does
+// not decode, and with ErrClosed after shutdown. Write policies are the
+// server's business; Set does not check them.
+func (r *RemoteRecord) Set(data []byte) error {
+	if r.HasWriter() {
+		return fmt.Errorf("record %q: %w", r.b.key, ErrHasWriter)
+	}
+	return r.ops.setJSON(data)
+}
+
+// Subscribe returns a new subscription that receives the record's values
+// as JSON, starting where a Subscription of the record's buffer kind
+// starts. The caller must Close it.
+func (r *RemoteRecord) Subscribe() (*RemoteSubscription, error) {
+	rr, err := r.ops.subscribeJSON()
+	if err != nil {
+		return nil, err
+	}
+	return &RemoteSubscription{r: rr}, nil
+}
+
+// A RemoteSubscription receives a record's values as JSON. Like a
+// Subscription, its receive methods must not be called concurrently;
+// Close may be called from any goroutine.
+type RemoteSubscription struct{ r remoteReader }
+
+// Recv returns the JSON of the next value and how many values the
+// subscription missed just before it (ring lag; zero for the other
+// kinds). Its errors are those of Subscription.Recv, except that lag is
+// folded into the count, plus the codec's error for a value it cannot
+// encode (the value is skipped and counted as missed in the next Recv).
+func (s *RemoteSubscription) Recv(ctx context.Context) (data []byte, missed uint64, err error) {
+	return s.r.recv(ctx, true)
+}
+
+// TryRecv is Recv without blocking: it fails with ErrEmpty when no value
+// is pending.
+func (s *RemoteSubscription) TryRecv() (data []byte, missed uint64, err error) {
+	return s.r.recv(context.Background(), false)
+}
+
+// Close ends the subscription.
+func (s *RemoteSubscription) Close() { s.r.close() }
+
+func (r *Record[T]) latestJSON() ([]byte, error) {
+	if r.buf == nil {
+		return nil, fmt.Errorf("%w: record %q: %s", ErrInvalidConfig, r.key, r.cfg.problem())
+	}
+	v, ok := r.buf.Peek()
+	if ring, isRing := r.buf.(interface{ Newest() (T, bool) }); isRing && !ok {
+		v, ok = ring.Newest()
+	}
+	if !ok {
+		return nil, fmt.Errorf("record %q: %w", r.key, ErrNoValue)
+	}
+	b, err := r.codec.Encode(v)
+	if err != nil {
+		return nil, fmt.Errorf("record %q: encode: %w", r.key, err)
+	}
+	return b, nil
+}
+
+func (r *Record[T]) setJSON(data []byte) error {
+	v, err := r.codec.Decode(data)
+	if err != nil {
+		return fmt.Errorf("record %q: decode: %w", r.key, err)
+	}
+	return r.produce(v)
+}
+
+func (r *Record[T]) subscribeJSON() (remoteReader, error) {
+	sub, err := r.Subscribe()
+	if err != nil {
+		return nil, err
+	}
+	return &jsonReader[T]{sub: sub, codec: r.codec}, nil
+}
+
+type jsonReader[T any] struct {
+	sub    *Subscription[T]
+	codec  Codec[T]
+	missed uint64 // lag and unencodable values not reported yet
+}
+
+func (j *jsonReader[T]) recv(ctx context.Context, wait bool) ([]byte, uint64, error) {
+	for {
+		var v T
+		var err error
+		if wait {
+			v, err = j.sub.Recv(ctx)
+		} else {
+			v, err = j.sub.TryRecv()
+		}
+		var lag *LagError
+		if errors.As(err, &lag) {
+			j.missed += lag.Missed
+			continue
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		b, err := j.codec.Encode(v)
+		if err != nil {
+			j.missed++
+			return nil, 0, fmt.Errorf("record %q: encode: %w", j.sub.rec.key, err)
+		}
+		missed := j.missed
+		j.missed = 0
+		return b, missed, nil
+	}
+}
+
+func (j *jsonReader[T]) close() { j.sub.Close() }
