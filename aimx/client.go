@@ -1,0 +1,755 @@
+package aimx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aimdb-go/aimdb"
+)
+
+// An Error is a server's refusal: the "err" of a reply.
+type Error struct {
+	Code   string // not_found, denied, internal or version_mismatch
+	Method string // the method or frame refused: "record.get", "sub", …
+	Target string // the record key or pattern, when there is one
+}
+
+func (e *Error) Error() string {
+	s := "aimx: " + e.Method
+	if e.Target != "" {
+		s += " " + strconv.Quote(e.Target)
+	}
+	switch e.Code {
+	case CodeNotFound:
+		return s + ": not found (not_found)"
+	case CodeDenied:
+		return s + ": refused by the server's policy (denied)"
+	case CodeVersionMismatch:
+		return s + ": the server does not speak AimX " + Version + " (version_mismatch)"
+	case CodeInternal:
+		return s + ": failed on the server (internal)"
+	}
+	return s + ": " + e.Code
+}
+
+// Is makes errors.Is(err, ErrNotFound) and the like match any Error with
+// the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Method == "" && t.Code == e.Code
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrNotFound        = &Error{Code: CodeNotFound}
+	ErrDenied          = &Error{Code: CodeDenied}
+	ErrInternal        = &Error{Code: CodeInternal}
+	ErrVersionMismatch = &Error{Code: CodeVersionMismatch}
+
+	// ErrDisconnected reports a call whose connection was lost before
+	// the reply came; the server may or may not have executed it.
+	ErrDisconnected = errors.New("aimx: connection lost")
+	// ErrClientClosed reports a call on a closed client.
+	ErrClientClosed = errors.New("aimx: client closed")
+)
+
+// ClientOptions configure Dial. The zero value is ready to use.
+type ClientOptions struct {
+	// Token is sent as hello's auth_token.
+	Token string
+	// Name is sent as hello's client name. Default "aimdb-go".
+	Name string
+	// DialTimeout bounds connecting and the hello exchange. Default 5 s.
+	DialTimeout time.Duration
+	// NoReconnect turns reconnection off: after the connection is lost,
+	// every call fails with ErrDisconnected and streams end.
+	NoReconnect bool
+	// ReconnectDelay is the first delay between reconnection attempts;
+	// it doubles up to MaxReconnectDelay. Defaults 200 ms and 10 s.
+	ReconnectDelay, MaxReconnectDelay time.Duration
+	// Keepalive sends a ping after this much idle time and drops the
+	// connection when no answer came within another Keepalive. Zero
+	// turns keepalive off.
+	Keepalive time.Duration
+	// NoHello skips the hello exchange (WebSocket servers gate the
+	// version at the upgrade and do not answer hello).
+	NoHello bool
+	// Dialer opens the frame connection. Default: the transport of the
+	// endpoint (Unix socket, TCP or serial line).
+	Dialer func(ctx context.Context, endpoint string) (FrameConn, error)
+}
+
+// A Client is a connection to an AimX server. Its methods are safe for
+// concurrent use. After a lost connection it reconnects with backoff,
+// says hello again and re-opens its subscriptions.
+type Client struct {
+	endpoint string
+	opts     ClientOptions
+	nextID   atomic.Uint64
+	closing  chan struct{}
+	done     chan struct{}
+
+	mu      sync.Mutex
+	conn    FrameConn     // nil while disconnected
+	live    chan struct{} // closed while conn is set
+	gen     uint64        // connection generation
+	pending map[uint64]*call
+	pings   []chan struct{}
+	streams map[string]*Stream
+	welcome Welcome
+	wmu     sync.Mutex // serializes WriteFrame
+	lastIn  atomic.Int64
+	closed  bool
+}
+
+type call struct {
+	ch  chan Frame
+	gen uint64
+}
+
+// Dial connects to the AimX server at endpoint (see Endpoint for the
+// forms) and says hello. Errors name the endpoint.
+func Dial(ctx context.Context, endpoint string, opts *ClientOptions) (*Client, error) {
+	c := &Client{
+		endpoint: endpoint,
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+		live:     make(chan struct{}),
+		pending:  map[uint64]*call{},
+		streams:  map[string]*Stream{},
+	}
+	if opts != nil {
+		c.opts = *opts
+	}
+	o := &c.opts
+	if o.Name == "" {
+		o.Name = "aimdb-go"
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.ReconnectDelay <= 0 {
+		o.ReconnectDelay = 200 * time.Millisecond
+	}
+	if o.MaxReconnectDelay <= 0 {
+		o.MaxReconnectDelay = 10 * time.Second
+	}
+	if o.Dialer == nil {
+		if _, err := ParseEndpoint(endpoint); err != nil {
+			return nil, err
+		}
+		o.Dialer = dialStream
+	}
+	conn, err := c.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	go c.run(conn)
+	return c, nil
+}
+
+func dialStream(ctx context.Context, endpoint string) (FrameConn, error) {
+	e, err := ParseEndpoint(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if e.Scheme == "serial" {
+		port, err := OpenSerial(e.Addr, e.Baud)
+		if err != nil {
+			return nil, err
+		}
+		return &streamConn{rw: port, r: NewFrameReader(port, COBS, 0), f: COBS}, nil
+	}
+	network := "unix"
+	if e.Scheme == "tcp" {
+		network = "tcp"
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, e.Addr)
+	if err != nil {
+		return nil, err
+	}
+	f := e.Framing()
+	return &streamConn{rw: nc, r: NewFrameReader(nc, f, 0), f: f}, nil
+}
+
+// connect dials and says hello. The connection is not yet live.
+func (c *Client) connect(ctx context.Context) (FrameConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	conn, err := c.opts.Dialer(ctx, c.endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("aimx: cannot connect to %s: %w", c.endpoint, err)
+	}
+	if c.opts.NoHello {
+		return conn, nil
+	}
+	// Hello runs before the reader starts: read frames here until its
+	// reply arrives.
+	id := c.nextID.Add(1)
+	params, _ := json.Marshal(HelloParams{Client: c.opts.Name, Version: Version, AuthToken: c.opts.Token})
+	hello := Frame{T: TagReq, ID: id, Method: "hello", Params: params}
+	type result struct {
+		w   Welcome
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		b, _ := hello.AppendJSON(nil)
+		if err := conn.WriteFrame(b); err != nil {
+			res <- result{err: err}
+			return
+		}
+		for {
+			b, err := conn.ReadFrame()
+			if err != nil {
+				res <- result{err: err}
+				return
+			}
+			f, err := ParseFrame(b)
+			if err != nil || f.T != TagReply || f.ID != id {
+				continue
+			}
+			if f.Err != "" {
+				res <- result{err: &Error{Code: f.Err, Method: "hello"}}
+				return
+			}
+			var w Welcome
+			if err := json.Unmarshal(f.OK, &w); err != nil {
+				res <- result{err: fmt.Errorf("aimx: hello: bad welcome: %w", err)}
+				return
+			}
+			if !compatible(w.Version) {
+				res <- result{err: fmt.Errorf("aimx: the server speaks AimX %q, not %s", w.Version, Version)}
+				return
+			}
+			res <- result{w: w}
+			return
+		}
+	}()
+	select {
+	case r := <-res:
+		if r.err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("aimx: cannot connect to %s: %w", c.endpoint, r.err)
+		}
+		c.mu.Lock()
+		c.welcome = r.w
+		c.mu.Unlock()
+		return conn, nil
+	case <-ctx.Done():
+		conn.Close()
+		<-res
+		return nil, fmt.Errorf("aimx: cannot connect to %s: no answer to hello: %w", c.endpoint, ctx.Err())
+	}
+}
+
+// Welcome returns the server's answer to the latest hello.
+func (c *Client) Welcome() Welcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
+}
+
+// Endpoint returns the endpoint the client was dialed with.
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// Close closes the connection and ends every stream. Pending calls fail
+// with ErrClientClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		<-c.done
+		return nil
+	}
+	c.closed = true
+	close(c.closing)
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	c.mu.Unlock()
+	<-c.done
+	return nil
+}
+
+// run owns the connection: it reads frames, and reconnects after a loss.
+func (c *Client) run(conn FrameConn) {
+	defer close(c.done)
+	defer c.shutdown()
+	for attempt := 0; ; {
+		c.activate(conn)
+		c.readLoop(conn)
+		c.deactivate()
+		if c.opts.NoReconnect || c.isClosing() {
+			return
+		}
+		for {
+			delay := min(c.opts.ReconnectDelay<<min(attempt, 16), c.opts.MaxReconnectDelay)
+			delay = delay/2 + rand.N(delay/2+1)
+			attempt++
+			select {
+			case <-c.closing:
+				return
+			case <-time.After(delay):
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-c.closing:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			var err error
+			conn, err = c.connect(ctx)
+			cancel()
+			if err == nil {
+				attempt = 0
+				break
+			}
+			if c.isClosing() {
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// activate makes conn the live connection and re-opens the streams.
+func (c *Client) activate(conn FrameConn) {
+	c.mu.Lock()
+	c.conn = conn
+	c.gen++
+	c.lastIn.Store(time.Now().UnixNano())
+	streams := make([]*Stream, 0, len(c.streams))
+	for _, s := range c.streams {
+		streams = append(streams, s)
+	}
+	close(c.live)
+	if c.closed {
+		conn.Close()
+	}
+	c.mu.Unlock()
+	for _, s := range streams {
+		s.resubscribe()
+	}
+	if c.opts.Keepalive > 0 {
+		go c.keepalive(conn)
+	}
+}
+
+// deactivate fails the calls in flight on the lost connection.
+func (c *Client) deactivate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn = nil
+	c.live = make(chan struct{})
+	for id, p := range c.pending {
+		close(p.ch)
+		delete(c.pending, id)
+	}
+	for _, p := range c.pings {
+		close(p)
+	}
+	c.pings = nil
+}
+
+func (c *Client) shutdown() {
+	c.mu.Lock()
+	streams := c.streams
+	c.streams = map[string]*Stream{}
+	c.closed = true
+	c.mu.Unlock()
+	for _, s := range streams {
+		s.end(ErrClientClosed)
+	}
+}
+
+func (c *Client) keepalive(conn FrameConn) {
+	t := time.NewTicker(c.opts.Keepalive / 2)
+	defer t.Stop()
+	var pingSent int64
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		current := c.conn == conn
+		c.mu.Unlock()
+		if !current {
+			return
+		}
+		idle := time.Since(time.Unix(0, c.lastIn.Load()))
+		switch {
+		case pingSent != 0 && c.lastIn.Load() < pingSent && time.Since(time.Unix(0, pingSent)) > c.opts.Keepalive:
+			conn.Close() // no answer: the reader notices and reconnects
+			return
+		case idle >= c.opts.Keepalive && (pingSent == 0 || c.lastIn.Load() >= pingSent):
+			pingSent = time.Now().UnixNano()
+			b, _ := (&Frame{T: TagPing}).AppendJSON(nil)
+			c.write(conn, b)
+		}
+	}
+}
+
+func (c *Client) readLoop(conn FrameConn) {
+	for {
+		b, err := conn.ReadFrame()
+		if err != nil {
+			conn.Close()
+			return
+		}
+		c.lastIn.Store(time.Now().UnixNano())
+		f, err := ParseFrame(b)
+		if err != nil {
+			continue
+		}
+		switch f.T {
+		case TagReply:
+			c.mu.Lock()
+			p := c.pending[f.ID]
+			delete(c.pending, f.ID)
+			s := c.streams[strconv.FormatUint(f.ID, 10)]
+			c.mu.Unlock()
+			switch {
+			case p != nil:
+				p.ch <- f
+			case s != nil && f.Err != "":
+				s.refused(f.Err)
+			}
+		case TagEvent, TagSnap:
+			c.mu.Lock()
+			s := c.streams[f.Sub]
+			c.mu.Unlock()
+			if s != nil {
+				s.deliver(&f)
+			}
+		case TagPong:
+			c.mu.Lock()
+			if len(c.pings) > 0 {
+				close(c.pings[0])
+				c.pings = c.pings[1:]
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// liveConn waits for a live connection.
+func (c *Client) liveConn(ctx context.Context) (FrameConn, uint64, error) {
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, 0, ErrClientClosed
+		}
+		conn, gen, live := c.conn, c.gen, c.live
+		c.mu.Unlock()
+		if conn != nil {
+			return conn, gen, nil
+		}
+		if c.opts.NoReconnect {
+			return nil, 0, ErrDisconnected
+		}
+		select {
+		case <-live:
+		case <-c.closing:
+			return nil, 0, ErrClientClosed
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("aimx: %s: waiting for the connection: %w", c.endpoint, ctx.Err())
+		}
+	}
+}
+
+func (c *Client) write(conn FrameConn, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return conn.WriteFrame(b)
+}
+
+// Call sends a request and decodes the reply's result into result (a
+// pointer, or nil to discard it). A refusal is an *Error.
+func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	raw, err := c.call(ctx, method, params, "")
+	if err != nil {
+		return err
+	}
+	if result == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, result); err != nil {
+		return fmt.Errorf("aimx: %s: decoding the result: %w", method, err)
+	}
+	return nil
+}
+
+func (c *Client) call(ctx context.Context, method string, params any, target string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	switch p := params.(type) {
+	case nil:
+	case json.RawMessage:
+		raw = p
+	default:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("aimx: %s: encoding params: %w", method, err)
+		}
+		raw = b
+	}
+	conn, gen, err := c.liveConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id := c.nextID.Add(1)
+	b, err := (&Frame{T: TagReq, ID: id, Method: method, Params: raw}).AppendJSON(nil)
+	if err != nil {
+		return nil, fmt.Errorf("aimx: %s: %w", method, err)
+	}
+	p := &call{ch: make(chan Frame, 1), gen: gen}
+	c.mu.Lock()
+	if c.conn != conn {
+		c.mu.Unlock()
+		return nil, ErrDisconnected
+	}
+	c.pending[id] = p
+	c.mu.Unlock()
+	if err := c.write(conn, b); err != nil {
+		conn.Close()
+	}
+	select {
+	case f, ok := <-p.ch:
+		if !ok {
+			if c.isClosing() {
+				return nil, ErrClientClosed
+			}
+			return nil, fmt.Errorf("aimx: %s: %w", method, ErrDisconnected)
+		}
+		if f.Err != "" {
+			return nil, &Error{Code: f.Err, Method: method, Target: target}
+		}
+		return f.OK, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("aimx: %s: %w", method, ctx.Err())
+	}
+}
+
+// Ping sends a ping and waits for the pong, and returns the round trip.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	conn, _, err := c.liveConn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ch := make(chan struct{})
+	c.mu.Lock()
+	if c.conn != conn {
+		c.mu.Unlock()
+		return 0, ErrDisconnected
+	}
+	c.pings = append(c.pings, ch)
+	c.mu.Unlock()
+	start := time.Now()
+	b, _ := (&Frame{T: TagPing}).AppendJSON(nil)
+	if err := c.write(conn, b); err != nil {
+		conn.Close()
+	}
+	select {
+	case <-ch:
+		c.mu.Lock()
+		lost := c.conn != conn
+		c.mu.Unlock()
+		if lost {
+			return 0, fmt.Errorf("aimx: ping: %w", ErrDisconnected)
+		}
+		return time.Since(start), nil
+	case <-ctx.Done():
+		return 0, fmt.Errorf("aimx: ping: %w", ctx.Err())
+	}
+}
+
+// A RecordInfo is one row of record.list: aimdb.RecordMetadata as it
+// crossed the wire, with the origin kept as raw JSON.
+type RecordInfo struct {
+	RecordID               uint32               `json:"record_id"`
+	RecordKey              string               `json:"record_key"`
+	Name                   string               `json:"name"`
+	TypeID                 string               `json:"type_id"`
+	Origin                 json.RawMessage      `json:"origin"`
+	BufferType             string               `json:"buffer_type"`
+	BufferCapacity         int                  `json:"buffer_capacity,omitempty"`
+	ProducerCount          int                  `json:"producer_count"`
+	ConsumerCount          int                  `json:"consumer_count"`
+	Writable               bool                 `json:"writable"`
+	OutboundConnectorCount int                  `json:"outbound_connector_count"`
+	SchemaType             string               `json:"schema_type,omitempty"`
+	Entity                 string               `json:"entity,omitempty"`
+	RemoteAccess           bool                 `json:"remote_access,omitempty"`
+	ProducedCount          uint64               `json:"produced_count"`
+	ConsumedCount          uint64               `json:"consumed_count"`
+	DroppedCount           uint64               `json:"dropped_count"`
+	Occupancy              []int                `json:"occupancy,omitempty"`
+	StageProfiling         []aimdb.StageProfile `json:"stage_profiling,omitempty"`
+	SignalStats            []aimdb.SignalStats  `json:"signal_stats,omitempty"`
+	Links                  []aimdb.LinkMetadata `json:"links,omitempty"`
+}
+
+// OriginKind returns the kind of the record's origin: "source",
+// "passive", "link", "transform" or "transform_join".
+func (r *RecordInfo) OriginKind() string {
+	var s string
+	if json.Unmarshal(r.Origin, &s) == nil {
+		return s
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(r.Origin, &m) == nil {
+		for k := range m {
+			return k
+		}
+	}
+	return ""
+}
+
+// Records calls record.list.
+func (c *Client) Records(ctx context.Context) ([]RecordInfo, error) {
+	var rows []RecordInfo
+	return rows, c.Call(ctx, "record.list", nil, &rows)
+}
+
+// Get calls record.get and returns the record's current value as JSON.
+func (c *Client) Get(ctx context.Context, key string) (json.RawMessage, error) {
+	return c.call(ctx, "record.get", map[string]string{"name": key}, key)
+}
+
+// Set calls record.set with the JSON value.
+func (c *Client) Set(ctx context.Context, key string, value json.RawMessage) (SetResult, error) {
+	var res SetResult
+	raw, err := c.call(ctx, "record.set", map[string]any{"name": key, "value": value}, key)
+	if err == nil {
+		err = json.Unmarshal(raw, &res)
+	}
+	return res, err
+}
+
+// Drain calls record.drain: the values that arrived since the previous
+// drain of key on this connection, at most limit of them (0: no limit).
+// The first drain of a ring opens the cursor and returns nothing.
+func (c *Client) Drain(ctx context.Context, key string, limit uint64) (DrainResult, error) {
+	p := map[string]any{"name": key}
+	if limit > 0 {
+		p["limit"] = limit
+	}
+	var res DrainResult
+	raw, err := c.call(ctx, "record.drain", p, key)
+	if err == nil {
+		err = json.Unmarshal(raw, &res)
+	}
+	return res, err
+}
+
+// Query calls record.query.
+func (c *Client) Query(ctx context.Context, q QueryParams) (QueryResult, error) {
+	p := map[string]any{}
+	if q.Pattern != "" {
+		p["name"] = q.Pattern
+	}
+	if q.Limit != nil {
+		p["limit"] = *q.Limit
+	}
+	if q.Start != nil {
+		p["start"] = *q.Start
+	}
+	if q.End != nil {
+		p["end"] = *q.End
+	}
+	var res QueryResult
+	raw, err := c.call(ctx, "record.query", p, q.Pattern)
+	if err == nil {
+		err = json.Unmarshal(raw, &res)
+	}
+	return res, err
+}
+
+// Write sends a write frame: the server sets the record if its policy
+// allows, and never answers, not even with an error. Use Set to learn
+// the outcome.
+func (c *Client) Write(ctx context.Context, key string, value json.RawMessage) error {
+	conn, _, err := c.liveConn(ctx)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(map[string]json.RawMessage{"value": value})
+	if err != nil {
+		return fmt.Errorf("aimx: write %q: %w", key, err)
+	}
+	b, err := (&Frame{T: TagWrite, Topic: key, Payload: payload}).AppendJSON(nil)
+	if err != nil {
+		return fmt.Errorf("aimx: write %q: %w", key, err)
+	}
+	return c.write(conn, b)
+}
+
+// GraphNode is a node of graph.nodes as it crossed the wire.
+type GraphNode struct {
+	Key             string          `json:"key"`
+	Origin          json.RawMessage `json:"origin"`
+	BufferType      string          `json:"buffer_type"`
+	BufferCapacity  *int            `json:"buffer_capacity"`
+	TapCount        int             `json:"tap_count"`
+	HasOutboundLink bool            `json:"has_outbound_link"`
+}
+
+// GraphEdge is an edge of graph.edges as it crossed the wire.
+type GraphEdge struct {
+	From     *string         `json:"from"`
+	To       *string         `json:"to"`
+	EdgeType json.RawMessage `json:"edge_type"`
+}
+
+// GraphNodes calls graph.nodes.
+func (c *Client) GraphNodes(ctx context.Context) ([]GraphNode, error) {
+	var v []GraphNode
+	return v, c.Call(ctx, "graph.nodes", nil, &v)
+}
+
+// GraphEdges calls graph.edges.
+func (c *Client) GraphEdges(ctx context.Context) ([]GraphEdge, error) {
+	var v []GraphEdge
+	return v, c.Call(ctx, "graph.edges", nil, &v)
+}
+
+// TopoOrder calls graph.topo_order.
+func (c *Client) TopoOrder(ctx context.Context) ([]string, error) {
+	var v []string
+	return v, c.Call(ctx, "graph.topo_order", nil, &v)
+}
+
+// ResetProfiling calls profiling.reset.
+func (c *Client) ResetProfiling(ctx context.Context) error {
+	return c.Call(ctx, "profiling.reset", nil, nil)
+}
+
+// ResetBufferMetrics calls buffer_metrics.reset.
+func (c *Client) ResetBufferMetrics(ctx context.Context) error {
+	return c.Call(ctx, "buffer_metrics.reset", nil, nil)
+}

@@ -1,0 +1,233 @@
+package aimx
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/aimdb-go/aimdb"
+)
+
+// Welcome is the result of hello.
+type Welcome struct {
+	Authenticated    bool     `json:"authenticated"`
+	MaxSubscriptions int      `json:"max_subscriptions"`
+	Permissions      []string `json:"permissions"`
+	Server           string   `json:"server"`
+	Version          string   `json:"version"`
+	WritableRecords  []string `json:"writable_records"`
+}
+
+// HelloParams are the parameters of hello.
+type HelloParams struct {
+	Client    string `json:"client,omitempty"`
+	Version   string `json:"version"`
+	AuthToken string `json:"auth_token,omitempty"`
+}
+
+// DrainResult is the result of record.drain.
+type DrainResult struct {
+	RecordName string            `json:"record_name"`
+	Values     []json.RawMessage `json:"values"`
+	Count      int               `json:"count"`
+}
+
+// QueryResult is the result of record.query.
+type QueryResult struct {
+	Records []QueryRow `json:"records"`
+	Total   int        `json:"total"`
+}
+
+// SetResult is the result of record.set.
+type SetResult struct {
+	Status string          `json:"status"`
+	Value  json.RawMessage `json:"value,omitempty"`
+}
+
+// compatible reports whether a "MAJOR.MINOR" version speaks AimX 3.
+func compatible(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	return major == "3"
+}
+
+type nameParams struct {
+	Name  *string          `json:"name"`
+	Value *json.RawMessage `json:"value"`
+	Limit *uint64          `json:"limit"`
+	Start *uint64          `json:"start"`
+	End   *uint64          `json:"end"`
+}
+
+func (ss *session) request(ctx context.Context, f *Frame) error {
+	if ss.d.Methods != nil && !slices.Contains(ss.d.Methods, f.Method) {
+		return ss.replyErr(ctx, f.ID, CodeNotFound)
+	}
+	var p nameParams
+	badParams := json.Unmarshal(f.Params, &p) != nil
+	db := ss.srv.db
+	switch f.Method {
+	case "hello":
+		return ss.hello(ctx, f)
+	case "record.list":
+		return ss.reply(ctx, f.ID, ss.records())
+	case "record.get":
+		if badParams || p.Name == nil {
+			return ss.replyErr(ctx, f.ID, CodeNotFound)
+		}
+		r, err := db.Remote(*p.Name)
+		if err != nil {
+			return ss.replyErr(ctx, f.ID, errCode(err))
+		}
+		v, err := r.Latest()
+		if err != nil {
+			return ss.replyErr(ctx, f.ID, errCode(err))
+		}
+		return ss.reply(ctx, f.ID, json.RawMessage(v))
+	case "record.set":
+		if badParams || p.Name == nil || p.Value == nil {
+			return ss.replyErr(ctx, f.ID, CodeInternal)
+		}
+		if code := ss.set(*p.Name, *p.Value); code != "" {
+			return ss.replyErr(ctx, f.ID, code)
+		}
+		res := SetResult{Status: "success"}
+		if r, err := db.Remote(*p.Name); err == nil {
+			if v, err := r.Latest(); err == nil {
+				res.Value = v
+			}
+		}
+		return ss.reply(ctx, f.ID, res)
+	case "record.drain":
+		if badParams || p.Name == nil {
+			return ss.replyErr(ctx, f.ID, CodeInternal)
+		}
+		return ss.drain(ctx, f.ID, *p.Name, p.Limit)
+	case "record.query":
+		return ss.query(ctx, f.ID, badParams, p)
+	case "graph.nodes":
+		return ss.reply(ctx, f.ID, db.Graph().Nodes)
+	case "graph.edges":
+		return ss.reply(ctx, f.ID, db.Graph().Edges)
+	case "graph.topo_order":
+		return ss.reply(ctx, f.ID, db.Graph().TopoOrder)
+	case "profiling.reset", "buffer_metrics.reset":
+		if !ss.srv.opts.Policy.ReadWrite() {
+			return ss.replyErr(ctx, f.ID, CodeDenied)
+		}
+		if f.Method == "profiling.reset" {
+			db.ResetStageProfiling()
+		} else {
+			db.ResetBufferMetrics()
+		}
+		return ss.reply(ctx, f.ID, json.RawMessage(`{"reset":true}`))
+	default:
+		return ss.replyErr(ctx, f.ID, CodeNotFound)
+	}
+}
+
+func (ss *session) hello(ctx context.Context, f *Frame) error {
+	if ss.d.NoHello {
+		return ss.replyErr(ctx, f.ID, CodeNotFound)
+	}
+	var p HelloParams
+	if json.Unmarshal(f.Params, &p) != nil || !compatible(p.Version) {
+		return ss.replyErr(ctx, f.ID, CodeVersionMismatch)
+	}
+	tok := ss.srv.opts.Token
+	if tok != "" {
+		if subtle.ConstantTimeCompare([]byte(p.AuthToken), []byte(tok)) != 1 {
+			ss.srv.log.Warn("hello with a wrong auth_token refused")
+			return ss.replyErr(ctx, f.ID, CodeDenied)
+		}
+		ss.authed = true
+	}
+	pol := ss.srv.opts.Policy
+	w := Welcome{
+		Authenticated:    tok != "",
+		MaxSubscriptions: ss.srv.opts.MaxSubscriptions,
+		Permissions:      []string{"read"},
+		Server:           "aimdb",
+		Version:          Version,
+		WritableRecords:  []string{},
+	}
+	if pol.ReadWrite() {
+		w.Permissions = append(w.Permissions, "write")
+		for _, k := range pol.Keys() {
+			if _, err := ss.srv.db.Remote(k); err == nil {
+				w.WritableRecords = append(w.WritableRecords, k)
+			}
+		}
+	}
+	return ss.reply(ctx, f.ID, w)
+}
+
+// records returns the record.list rows, with writable set from the
+// policy: a record is writable when the policy names it, it has remote
+// access and no source or transform writes it.
+func (ss *session) records() []aimdb.RecordMetadata {
+	rows := ss.srv.db.Records()
+	pol := ss.srv.opts.Policy
+	for i := range rows {
+		r := &rows[i]
+		r.Writable = r.RemoteAccess && pol.CanWrite(r.RecordKey) &&
+			r.Origin.Kind != "source" && r.Origin.Kind != "transform" && r.Origin.Kind != "transform_join"
+	}
+	return rows
+}
+
+func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint64) error {
+	cur, ok := ss.cursors[key]
+	if !ok {
+		r, err := ss.srv.db.Remote(key)
+		if err != nil {
+			return ss.replyErr(ctx, id, errCode(err))
+		}
+		if cur, err = r.Subscribe(); err != nil {
+			return ss.replyErr(ctx, id, CodeInternal)
+		}
+		ss.cursors[key] = cur
+	}
+	res := DrainResult{RecordName: key, Values: []json.RawMessage{}}
+	for limit == nil || uint64(len(res.Values)) < *limit {
+		v, _, err := cur.TryRecv()
+		if err != nil {
+			break
+		}
+		res.Values = append(res.Values, v)
+	}
+	res.Count = len(res.Values)
+	return ss.reply(ctx, id, res)
+}
+
+func (ss *session) query(ctx context.Context, id uint64, badParams bool, p nameParams) error {
+	if ss.srv.opts.Query == nil || badParams {
+		if ss.d.NoHello { // the WebSocket dialect answers not_found
+			return ss.replyErr(ctx, id, CodeNotFound)
+		}
+		return ss.replyErr(ctx, id, CodeInternal)
+	}
+	q := QueryParams{Pattern: "#", Limit: p.Limit, Start: p.Start, End: p.End}
+	if p.Name != nil {
+		q.Pattern = *p.Name
+	}
+	rows, err := ss.srv.opts.Query(ctx, q)
+	if err != nil {
+		ss.srv.log.Warn("record.query failed", "err", err)
+		return ss.replyErr(ctx, id, CodeInternal)
+	}
+	if rows == nil {
+		rows = []QueryRow{}
+	}
+	slices.SortStableFunc(rows, func(a, b QueryRow) int {
+		switch {
+		case a.TS < b.TS:
+			return -1
+		case a.TS > b.TS:
+			return 1
+		}
+		return 0
+	})
+	return ss.reply(ctx, id, QueryResult{Records: rows, Total: len(rows)})
+}

@@ -1,0 +1,256 @@
+package aimx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+
+	"github.com/aimdb-go/aimdb"
+)
+
+// A Policy says what remote clients may change. The zero value is
+// read-only: clients list, read and subscribe, and change nothing.
+type Policy struct {
+	write    bool
+	writable map[string]bool
+}
+
+// ReadOnly returns the read-only policy, the default.
+func ReadOnly() Policy { return Policy{} }
+
+// ReadWrite returns a policy that lets clients write the records keyed
+// by keys (record.set and write frames) and reset the DB's counters
+// (profiling.reset, buffer_metrics.reset). Records that a source or a
+// transform writes stay read-only whatever the policy says.
+func ReadWrite(keys ...string) Policy {
+	p := Policy{write: true, writable: map[string]bool{}}
+	for _, k := range keys {
+		p.writable[k] = true
+	}
+	return p
+}
+
+// CanWrite reports whether the policy lets clients write key.
+func (p Policy) CanWrite(key string) bool { return p.write && p.writable[key] }
+
+// ReadWrite reports whether the policy allows any change.
+func (p Policy) ReadWrite() bool { return p.write }
+
+// Keys returns the writable keys, sorted.
+func (p Policy) Keys() []string {
+	keys := make([]string, 0, len(p.writable))
+	for k := range p.writable {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Defaults of ServerOptions.
+const (
+	DefaultMaxConnections   = 16
+	DefaultMaxSubscriptions = 32
+	DefaultEventQueue       = 256
+)
+
+// ServerOptions configure a Server. The zero value is ready to use.
+type ServerOptions struct {
+	// Policy says what clients may write; the zero value is read-only.
+	Policy Policy
+	// Token, when set, must be presented as the "auth_token" of a hello
+	// request before the server answers anything but hello and ping.
+	Token string
+	// MaxConnections caps the open connections; a connection over the
+	// cap is closed at once. Default 16.
+	MaxConnections int
+	// MaxSubscriptions caps the subscriptions of one connection; a sub
+	// over the cap is answered "denied". Default 32.
+	MaxSubscriptions int
+	// MaxFrame caps the size of a received frame or line; a bigger one
+	// closes its connection. Default 64 KiB (COBS: an 8 KiB run without
+	// a delimiter is dropped instead).
+	MaxFrame int
+	// EventQueue is the number of events a connection buffers for its
+	// writer. When it is full, events are dropped; the client sees the
+	// loss as a gap in seq. Default 256.
+	EventQueue int
+	// Query answers record.query. Without it, record.query is answered
+	// "internal", as AimDB does when no persistence is configured.
+	Query QueryFunc
+	// Logger receives connection and error logs. Default: the DB's.
+	Logger *slog.Logger
+}
+
+// QueryParams are the parameters of record.query.
+type QueryParams struct {
+	Pattern string  // "name": a topic pattern; "#" when absent
+	Limit   *uint64 // "limit": rows per record
+	Start   *uint64 // "start": Unix milliseconds, inclusive
+	End     *uint64 // "end": Unix milliseconds, inclusive
+}
+
+// A QueryRow is one stored value returned by record.query.
+type QueryRow struct {
+	Topic   string          `json:"topic"`
+	Payload json.RawMessage `json:"payload"`
+	TS      uint64          `json:"ts"` // Unix milliseconds
+}
+
+// A QueryFunc answers record.query with rows sorted by TS.
+type QueryFunc func(ctx context.Context, q QueryParams) ([]QueryRow, error)
+
+// A Server exposes a DB over AimX. One server can serve any number of
+// listeners and streams at once; all share its limits and policy.
+type Server struct {
+	db   *aimdb.DB
+	opts ServerOptions
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	conns int
+}
+
+// NewServer returns a server for db. A nil opts is the same as
+// &ServerOptions{}.
+func NewServer(db *aimdb.DB, opts *ServerOptions) *Server {
+	var o ServerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.MaxSubscriptions <= 0 {
+		o.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if o.EventQueue <= 0 {
+		o.EventQueue = DefaultEventQueue
+	}
+	if o.Logger == nil {
+		o.Logger = db.Logger()
+	}
+	return &Server{db: db, opts: o, log: o.Logger.With("component", "aimx")}
+}
+
+// Serve accepts connections on ln until ctx ends or ln fails, and serves
+// each with framing f. It closes ln and every connection before it
+// returns, and returns nil when ctx ended.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			ln.Close()
+			return fmt.Errorf("aimx: accept on %s: %w", ln.Addr(), err)
+		}
+		wg.Go(func() {
+			if err := s.ServeStream(ctx, c, f); err != nil {
+				s.log.Debug("connection ended", "remote", c.RemoteAddr(), "err", err)
+			}
+		})
+	}
+}
+
+// ServeStream serves one connection, such as an open serial port, with
+// framing f until ctx ends, the peer hangs up, or the stream fails. It
+// closes rw before it returns. A peer hanging up is not an error.
+func (s *Server) ServeStream(ctx context.Context, rw io.ReadWriteCloser, f Framing) error {
+	max := s.opts.MaxFrame
+	if f == COBS {
+		max = 0
+	}
+	return s.ServeConn(ctx, &streamConn{rw: rw, r: NewFrameReader(rw, f, max), f: f}, Dialect{})
+}
+
+// A Dialect adjusts the protocol to a transport. The zero value is the
+// dialect of Unix sockets, TCP and serial lines.
+type Dialect struct {
+	// AckSubscribe answers a successful sub with a "subscribed" frame.
+	AckSubscribe bool
+	// NoHello answers hello "not_found"; the transport checked the
+	// version already (WebSocket does, in the upgrade URL).
+	NoHello bool
+	// Authorized, when set, is asked before each subscription (with the
+	// pattern) and each write (with the key) and refuses with "denied"
+	// what it does not allow. It narrows the server's Policy; it never
+	// widens it.
+	Authorized func(op Op, topic string) bool
+	// Methods, when set, limits the methods served; others are answered
+	// "not_found".
+	Methods []string
+}
+
+// Op names an operation a Dialect's Authorized hook decides.
+type Op int
+
+// The operations.
+const (
+	OpSubscribe Op = iota
+	OpWrite
+)
+
+// A FrameConn carries whole frames. ReadFrame's slice is valid until the
+// next call. WriteFrame is called from one goroutine at a time, but
+// concurrently with ReadFrame. Close unblocks both.
+type FrameConn interface {
+	ReadFrame() ([]byte, error)
+	WriteFrame(p []byte) error
+	Close() error
+}
+
+type streamConn struct {
+	rw  io.ReadWriteCloser
+	r   *FrameReader
+	f   Framing
+	buf []byte
+}
+
+func (c *streamConn) ReadFrame() ([]byte, error) { return c.r.ReadFrame() }
+func (c *streamConn) WriteFrame(p []byte) error {
+	c.buf = AppendFrame(c.buf[:0], c.f, p)
+	_, err := c.rw.Write(c.buf)
+	return err
+}
+func (c *streamConn) Close() error { return c.rw.Close() }
+
+// ServeConn serves one frame connection in dialect d until ctx ends or
+// the connection fails, then closes it. Transports other than byte
+// streams (WebSocket) use it.
+func (s *Server) ServeConn(ctx context.Context, c FrameConn, d Dialect) error {
+	s.mu.Lock()
+	if s.conns >= s.opts.MaxConnections {
+		s.mu.Unlock()
+		c.Close()
+		s.log.Warn("connection refused: too many connections", "max", s.opts.MaxConnections)
+		return errTooManyConns
+	}
+	s.conns++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.conns--
+		s.mu.Unlock()
+	}()
+	sess := newSession(s, c, d)
+	return sess.run(ctx)
+}
+
+var errTooManyConns = errors.New("aimx: too many connections")

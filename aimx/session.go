@@ -1,0 +1,399 @@
+package aimx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aimdb-go/aimdb"
+)
+
+// session is one served connection. Its reader goroutine handles frames
+// in order, requests to completion; its writer goroutine writes replies
+// and events. Each subscription runs pumps that feed the writer.
+type session struct {
+	srv  *Server
+	conn FrameConn
+	d    Dialect
+
+	replies chan []byte // never dropped
+	events  chan []byte // dropped when full; seq still advances
+
+	authed bool // the token was presented (or none is required)
+
+	mu      sync.Mutex
+	subs    map[string]*subscription
+	cursors map[string]*aimdb.RemoteSubscription // record.drain cursors
+	wg      sync.WaitGroup
+	dropped atomic.Uint64
+}
+
+func newSession(s *Server, c FrameConn, d Dialect) *session {
+	return &session{
+		srv: s, conn: c, d: d,
+		replies: make(chan []byte, 16),
+		events:  make(chan []byte, s.opts.EventQueue),
+		authed:  s.opts.Token == "",
+		subs:    map[string]*subscription{},
+		cursors: map[string]*aimdb.RemoteSubscription{},
+	}
+}
+
+func (ss *session) run(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	stop := context.AfterFunc(ctx, func() { ss.conn.Close() })
+	writerDone := make(chan error, 1)
+	go func() { writerDone <- ss.writer(ctx) }()
+
+	err := ss.reader(ctx)
+	cancel()
+	stop()
+	ss.conn.Close()
+	ss.mu.Lock()
+	for _, sub := range ss.subs {
+		sub.cancel()
+	}
+	ss.mu.Unlock()
+	ss.wg.Wait()
+	for _, c := range ss.cursors {
+		c.Close()
+	}
+	werr := <-writerDone
+	if errors.Is(err, errPeerGone) || parent.Err() != nil {
+		err = nil
+	}
+	if err == nil && werr != nil && !errors.Is(werr, context.Canceled) {
+		err = werr
+	}
+	return err
+}
+
+var errPeerGone = errors.New("aimx: peer closed the connection")
+
+func (ss *session) reader(ctx context.Context) error {
+	for {
+		b, err := ss.conn.ReadFrame()
+		if err != nil {
+			if errors.Is(err, ErrFrameTooLarge) {
+				ss.srv.log.Warn("closing connection: frame too large", "err", err)
+				return err
+			}
+			return errPeerGone
+		}
+		f, err := ParseFrame(b)
+		if err != nil {
+			ss.srv.log.Debug("skipping malformed frame", "err", err)
+			continue
+		}
+		if err := ss.handle(ctx, &f); err != nil {
+			return err
+		}
+	}
+}
+
+func (ss *session) writer(ctx context.Context) error {
+	for {
+		var b []byte
+		select {
+		case b = <-ss.replies:
+		case b = <-ss.events:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := ss.conn.WriteFrame(b); err != nil {
+			ss.conn.Close()
+			return err
+		}
+	}
+}
+
+// send queues a reply. It blocks while the writer is behind.
+func (ss *session) send(ctx context.Context, f *Frame) error {
+	return ss.sendOn(ctx, ss.replies, f)
+}
+
+// sendOn queues a frame that must not be lost on ch: replies go on
+// ss.replies, subscription frames (acks, snapshots) on ss.events, so
+// that they stay in order with the subscription's events.
+func (ss *session) sendOn(ctx context.Context, ch chan []byte, f *Frame) error {
+	b, err := f.AppendJSON(nil)
+	if err != nil {
+		return err
+	}
+	select {
+	case ch <- b:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (ss *session) reply(ctx context.Context, id uint64, ok any) error {
+	var raw json.RawMessage
+	switch v := ok.(type) {
+	case json.RawMessage:
+		raw = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return ss.replyErr(ctx, id, CodeInternal)
+		}
+		raw = b
+	}
+	return ss.send(ctx, &Frame{T: TagReply, ID: id, OK: raw})
+}
+
+func (ss *session) replyErr(ctx context.Context, id uint64, code string) error {
+	return ss.send(ctx, &Frame{T: TagReply, ID: id, Err: code})
+}
+
+func (ss *session) handle(ctx context.Context, f *Frame) error {
+	if !ss.authed {
+		switch {
+		case f.T == TagPing:
+		case f.T == TagReq && f.Method == "hello":
+		case f.T == TagReq || f.T == TagSub:
+			return ss.replyErr(ctx, f.ID, CodeDenied)
+		default:
+			return nil // write, unsub: no reply, ever
+		}
+	}
+	switch f.T {
+	case TagReq:
+		return ss.request(ctx, f)
+	case TagSub:
+		return ss.subscribe(ctx, f)
+	case TagUnsub:
+		ss.unsubscribe(f.Sub)
+	case TagWrite:
+		ss.write(f)
+	case TagPing:
+		return ss.send(ctx, &Frame{T: TagPong})
+	}
+	return nil // frames a server does not act on are skipped
+}
+
+// A subscription is one sub: one pump per matched record, one seq.
+type subscription struct {
+	ss       *session
+	id       string
+	wildcard bool
+	cancel   context.CancelFunc
+
+	mu  sync.Mutex // orders seq and queueing across the pumps
+	seq uint64
+}
+
+func (ss *session) subscribe(ctx context.Context, f *Frame) error {
+	id := strconv.FormatUint(f.ID, 10)
+	if ss.d.Authorized != nil && !ss.d.Authorized(OpSubscribe, f.Topic) {
+		return ss.replyErr(ctx, f.ID, CodeDenied)
+	}
+	ss.mu.Lock()
+	_, live := ss.subs[id]
+	n := len(ss.subs)
+	ss.mu.Unlock()
+	if live || n >= ss.srv.opts.MaxSubscriptions {
+		return ss.replyErr(ctx, f.ID, CodeDenied)
+	}
+
+	wildcard := IsWildcard(f.Topic)
+	var recs []*aimdb.RemoteRecord
+	if wildcard {
+		for _, k := range ss.srv.db.Keys() {
+			if !MatchTopic(f.Topic, k) {
+				continue
+			}
+			if r, err := ss.srv.db.Remote(k); err == nil {
+				recs = append(recs, r)
+			}
+		}
+	} else {
+		r, err := ss.srv.db.Remote(f.Topic)
+		if err != nil {
+			return ss.replyErr(ctx, f.ID, errCode(err))
+		}
+		recs = append(recs, r)
+	}
+
+	// Take every subscription before the snapshot, so that nothing
+	// produced after the snapshot is missed.
+	streams := make([]*aimdb.RemoteSubscription, 0, len(recs))
+	for _, r := range recs {
+		st, err := r.Subscribe()
+		if err != nil {
+			continue
+		}
+		streams = append(streams, st)
+	}
+	subCtx, cancel := context.WithCancel(ctx)
+	sub := &subscription{ss: ss, id: id, wildcard: wildcard, cancel: cancel}
+	ss.mu.Lock()
+	ss.subs[id] = sub
+	ss.mu.Unlock()
+	if ss.d.AckSubscribe {
+		if err := ss.sendOn(ctx, ss.events, &Frame{T: TagSubscribed, Sub: id}); err != nil {
+			cancel()
+			closeAll(streams)
+			return err
+		}
+	}
+	if wildcard {
+		if err := sub.snapshot(ctx, recs, streams); err != nil {
+			cancel()
+			closeAll(streams)
+			return err
+		}
+	}
+	var pumps sync.WaitGroup
+	for i, st := range streams {
+		pumps.Add(1)
+		ss.wg.Go(func() {
+			defer pumps.Done()
+			defer st.Close()
+			sub.pump(subCtx, recs[i].Key(), st)
+		})
+	}
+	// When every pump has ended (records closed, or no match at all) the
+	// subscription is over and its id may be used again.
+	ss.wg.Go(func() {
+		pumps.Wait()
+		cancel()
+		ss.mu.Lock()
+		if ss.subs[id] == sub {
+			delete(ss.subs, id)
+		}
+		ss.mu.Unlock()
+	})
+	return nil
+}
+
+func closeAll(streams []*aimdb.RemoteSubscription) {
+	for _, st := range streams {
+		st.Close()
+	}
+}
+
+// snapshot sends one snap per matched record that holds a value, seq
+// 1..N, the last one flagged. A Latest or Mailbox record's snapshot is
+// taken from its fresh subscription, so that the same value does not
+// arrive again as an event; a ring's is its newest value.
+func (sub *subscription) snapshot(ctx context.Context, recs []*aimdb.RemoteRecord, streams []*aimdb.RemoteSubscription) error {
+	var snaps []Frame
+	for i, r := range recs {
+		var data []byte
+		var err error
+		if r.Metadata().BufferType == "spmc_ring" {
+			data, err = r.Latest()
+		} else {
+			data, _, err = streams[i].TryRecv()
+		}
+		if err != nil {
+			continue
+		}
+		snaps = append(snaps, Frame{T: TagSnap, Topic: r.Key(), Sub: sub.id, Data: data})
+	}
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	for i := range snaps {
+		sub.seq++
+		snaps[i].Seq = sub.seq
+		snaps[i].Last = i == len(snaps)-1
+		if err := sub.ss.sendOn(ctx, sub.ss.events, &snaps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteSubscription) {
+	f := Frame{T: TagEvent, Sub: sub.id}
+	if sub.wildcard {
+		f.Topic = key
+	}
+	for {
+		data, missed, err := st.Recv(ctx)
+		if err != nil {
+			if errors.Is(err, aimdb.ErrClosed) || ctx.Err() != nil {
+				return
+			}
+			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
+			continue
+		}
+		f.Data = data
+		sub.mu.Lock()
+		sub.seq += missed + 1
+		f.Seq = sub.seq
+		b, err := f.AppendJSON(nil)
+		if err != nil {
+			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
+		} else {
+			select {
+			case sub.ss.events <- b:
+			default:
+				sub.ss.dropped.Add(1) // the client sees a gap in seq
+			}
+		}
+		sub.mu.Unlock()
+	}
+}
+
+func (ss *session) unsubscribe(id string) {
+	ss.mu.Lock()
+	sub := ss.subs[id]
+	delete(ss.subs, id)
+	ss.mu.Unlock()
+	if sub != nil {
+		sub.cancel()
+	}
+}
+
+// write handles a write frame: never answered, errors only logged.
+func (ss *session) write(f *Frame) {
+	payload := f.Payload
+	var wrapped struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if json.Unmarshal(payload, &wrapped) == nil && len(wrapped.Value) > 0 {
+		payload = wrapped.Value
+	}
+	if code := ss.set(f.Topic, payload); code != "" {
+		ss.srv.log.Debug("write refused", "record", f.Topic, "err", code)
+	}
+}
+
+// set writes a record on behalf of the client and returns an error code,
+// or "" on success. The checks run in AimDB's order: policy, existence,
+// writer, remote access, decoding.
+func (ss *session) set(key string, value json.RawMessage) string {
+	if !ss.srv.opts.Policy.CanWrite(key) || ss.d.Authorized != nil && !ss.d.Authorized(OpWrite, key) {
+		return CodeDenied
+	}
+	r, err := ss.srv.db.Remote(key)
+	if err != nil {
+		return errCode(err)
+	}
+	if err := r.Set(value); err != nil {
+		if errors.Is(err, aimdb.ErrHasWriter) {
+			return CodeDenied
+		}
+		ss.srv.log.Debug("record.set failed", "record", key, "err", err)
+		return CodeInternal
+	}
+	return ""
+}
+
+// errCode maps a DB error to an AimX error code.
+func errCode(err error) string {
+	switch {
+	case errors.Is(err, aimdb.ErrUnknownKey), errors.Is(err, aimdb.ErrNoValue):
+		return CodeNotFound
+	case errors.Is(err, aimdb.ErrHasWriter):
+		return CodeDenied
+	default:
+		return CodeInternal
+	}
+}
