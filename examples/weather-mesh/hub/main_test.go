@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain fails the package if a test leaks a goroutine.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestBadCommandLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--slots", "0"}, "--slots 0: want 1 to 65536"},
+		{[]string{"--slots", "65537"}, "--slots 65537: want 1 to 65536"},
+		{[]string{"--slots", "many"}, `invalid value "many" for flag -slots`},
+		{[]string{"--broker", "127.0.0.1:1883"}, `--broker: mqtt: malformed broker URL "127.0.0.1:1883"`},
+		{[]string{"--broker", "http://broker"}, `--broker: mqtt: broker URL scheme "http"`},
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		err := run(context.Background(), tt.args, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("run(%q) = %v; want one line containing %q", tt.args, err, tt.want)
+		}
+		if !errors.As(err, new(usageError)) {
+			t.Errorf("run(%q) = %v; want a usage error (exit code 2)", tt.args, err)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("run(%q) wrote %q; want nothing (main prints the error)", tt.args, stderr.String())
+		}
+	}
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-help"}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "-broker URL") {
+		t.Errorf("run(-help) = %v, printed %q; want ErrHelp and the usage", err, stderr.String())
+	}
+}
+
+// The hub wires up and shuts down cleanly; with its context already
+// ended it does not wait for the (absent) broker.
+func TestRunShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	if err := run(ctx, []string{"--broker", "mqtt://127.0.0.1:1", "--slots", "3"}, &stderr); err != nil {
+		t.Fatalf("run = %v; log:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "weather hub running") || !strings.Contains(stderr.String(), "records=9") {
+		t.Errorf("log lacks the start of 9 records:\n%s", stderr.String())
+	}
+}
