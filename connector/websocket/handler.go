@@ -1,0 +1,345 @@
+package websocket
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/coder/websocket"
+)
+
+// Permissions say what one WebSocket client may do. They narrow the AimX
+// server's policy and never widen it: a write to a record must also be
+// allowed by the server's aimx.Policy.
+type Permissions struct {
+	// Subscribe lists the patterns the client may subscribe within: a
+	// sub is allowed when one of them contains the requested pattern
+	// (aimx.PatternContains), so a grant "station.#" allows
+	// "station.1.temperature" and "station.*.temperature" but not "#".
+	Subscribe []string
+	// Write lists the topics the client may write: a write, record.set
+	// or a write routed to a "ws://" link is allowed when its topic
+	// matches one of them (aimx.MatchTopic). Empty: the client writes
+	// nothing.
+	Write []string
+}
+
+// ReadOnly returns the default permissions: subscribe to anything,
+// write nothing.
+func ReadOnly() Permissions { return Permissions{Subscribe: []string{"#"}} }
+
+// CanSubscribe reports whether p allows a subscription to pattern.
+func (p Permissions) CanSubscribe(pattern string) bool {
+	for _, g := range p.Subscribe {
+		if aimx.PatternContains(g, pattern) {
+			return true
+		}
+	}
+	return false
+}
+
+// CanWrite reports whether p allows writing topic.
+func (p Permissions) CanWrite(topic string) bool {
+	for _, g := range p.Write {
+		if aimx.MatchTopic(g, topic) {
+			return true
+		}
+	}
+	return false
+}
+
+// An AuthFunc decides, at the upgrade, what the client behind r may do.
+// An error refuses the upgrade with HTTP 401 and the error's text.
+type AuthFunc func(r *http.Request) (Permissions, error)
+
+// ErrBadToken is the error of TokenAuth for a missing or wrong token.
+var ErrBadToken = errors.New("websocket: missing or wrong token")
+
+// TokenAuth returns an AuthFunc that grants p to clients presenting
+// token, as "Authorization: Bearer <token>" or as the query parameter
+// "token" (browsers cannot set headers on a WebSocket), and refuses
+// everyone else. The comparison takes constant time.
+func TokenAuth(token string, p Permissions) AuthFunc {
+	return func(r *http.Request) (Permissions, error) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			got = r.URL.Query().Get("token")
+		}
+		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			return Permissions{}, ErrBadToken
+		}
+		return p, nil
+	}
+}
+
+// Defaults of HandlerOptions.
+const (
+	DefaultMaxConnections = aimx.DefaultMaxConnections
+	DefaultMaxMessageSize = 64 << 10
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultBusQueue       = 256
+	DefaultPath           = "/ws"
+)
+
+// HandlerOptions configure a Handler. The zero value is ready to use:
+// everyone may subscribe to anything and write nothing, and only pages
+// served from the handler's own host may connect.
+type HandlerOptions struct {
+	// Auth decides each client's permissions at the upgrade. Default:
+	// ReadOnly() for everyone.
+	Auth AuthFunc
+	// OriginPatterns lists the origins, besides the request's own host,
+	// whose pages may connect (coder/websocket's
+	// AcceptOptions.OriginPatterns, matched with path.Match: "example.com",
+	// "*.example.com", "http://localhost:*"). Other origins get HTTP 403.
+	OriginPatterns []string
+	// InsecureSkipVerify accepts every origin. Prefer OriginPatterns.
+	InsecureSkipVerify bool
+	// MaxConnections caps the open WebSocket connections; an upgrade over
+	// the cap is answered HTTP 503. Default 16. The AimX server's own
+	// ServerOptions.MaxConnections applies too (a connection over it is
+	// closed at once), so raise both together.
+	MaxConnections int
+	// MaxMessageSize caps one received message; a bigger one closes the
+	// connection. Default 64 KiB.
+	MaxMessageSize int64
+	// WriteTimeout bounds each message written to a client. A client that
+	// takes longer to read is disconnected, so that a stuck browser holds
+	// nothing up. Default 10 s.
+	WriteTimeout time.Duration
+	// Bus, if set, serves the "ws://" links of the DB (see Bus).
+	Bus *Bus
+	// BusQueue is the number of "ws://" link values a connection buffers
+	// for its writer; when it is full, values are dropped and the
+	// client sees a gap in seq. Default 256.
+	BusQueue int
+	// Path is where Mux mounts the upgrade. Default "/ws".
+	Path string
+	// Logger receives connection logs. Default: discarded.
+	Logger *slog.Logger
+}
+
+// The methods a WebSocket client may call. hello is not served: the
+// version is checked in the upgrade URL.
+var methods = []string{"record.list", "record.get", "record.set", "record.query"}
+
+// A Handler serves the AimX WebSocket dialect for an aimx.Server: mount
+// it on any mux, at any path, or use Mux for the standard layout. Its
+// methods are safe for concurrent use.
+//
+// Each upgrade is checked in order: the AimX version in the query
+// ("?v=3.0", else HTTP 426), the AuthFunc (else HTTP 401), the
+// connection cap (else HTTP 503) and the Origin header (else HTTP 403).
+// Then every text or binary message is one AimX frame, and every frame
+// is sent as one text message.
+type Handler struct {
+	srv   *aimx.Server
+	opts  HandlerOptions
+	log   *slog.Logger
+	start time.Time
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closed  bool
+	wg      sync.WaitGroup // one per served connection
+	clients atomic.Int64
+}
+
+// NewHandler returns a handler serving srv. A nil opts is the same as
+// &HandlerOptions{}. Close it to end its connections.
+func NewHandler(srv *aimx.Server, opts *HandlerOptions) *Handler {
+	var o HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Auth == nil {
+		o.Auth = func(*http.Request) (Permissions, error) { return ReadOnly(), nil }
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.BusQueue <= 0 {
+		o.BusQueue = DefaultBusQueue
+	}
+	if o.Path == "" {
+		o.Path = DefaultPath
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Handler{
+		srv: srv, opts: o, log: o.Logger.With("component", "aimx-ws"), start: time.Now(),
+		ctx: ctx, cancel: cancel,
+	}
+}
+
+// Clients returns the number of open WebSocket connections.
+func (h *Handler) Clients() int { return int(h.clients.Load()) }
+
+// Close closes every connection, refuses later upgrades with HTTP 503,
+// and returns once every connection's goroutines have returned.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	return nil
+}
+
+// compatible reports whether a "MAJOR.MINOR" version speaks AimX 3.
+func compatible(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	want, _, _ := strings.Cut(aimx.Version, ".")
+	return major == want
+}
+
+// ServeHTTP upgrades the request and serves the connection until the
+// client leaves or the handler is closed.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !compatible(r.URL.Query().Get("v")) {
+		http.Error(w, "incompatible AimX protocol version (server speaks "+aimx.Version+")", http.StatusUpgradeRequired)
+		return
+	}
+	perms, err := h.opts.Auth(r)
+	if err != nil {
+		h.log.Warn("upgrade refused", "remote", r.RemoteAddr, "err", err)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if h.clients.Load() >= int64(h.opts.MaxConnections) {
+		h.mu.Unlock()
+		h.log.Warn("upgrade refused: too many connections", "max", h.opts.MaxConnections)
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	h.clients.Add(1)
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+	defer h.clients.Add(-1)
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns:     h.opts.OriginPatterns,
+		InsecureSkipVerify: h.opts.InsecureSkipVerify,
+	})
+	if err != nil {
+		// Accept answered the request (403 for a foreign origin).
+		h.log.Warn("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	ws.SetReadLimit(h.opts.MaxMessageSize)
+	h.serve(ws, perms, r.RemoteAddr)
+}
+
+func (h *Handler) serve(ws *websocket.Conn, perms Permissions, remote string) {
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	c := newServerConn(ctx, h, ws, perms)
+	var wg sync.WaitGroup
+	if b := h.opts.Bus; b != nil {
+		b.add(c)
+		defer b.remove(c)
+		wg.Go(c.busWriter)
+	}
+	d := aimx.Dialect{
+		AckSubscribe: true,
+		NoHello:      true,
+		Methods:      methods,
+		Authorized: func(op aimx.Op, topic string) bool {
+			if op == aimx.OpSubscribe {
+				return perms.CanSubscribe(topic)
+			}
+			return perms.CanWrite(topic)
+		},
+	}
+	h.log.Debug("client connected", "remote", remote)
+	err := h.srv.ServeConn(ctx, c, d)
+	cancel()
+	c.Close()
+	wg.Wait()
+	h.log.Debug("client left", "remote", remote, "err", err)
+}
+
+// Health is the body of GET /health.
+type Health struct {
+	Status     string `json:"status"` // "ok"
+	Clients    int    `json:"clients"`
+	UptimeSecs int64  `json:"uptime_secs"`
+}
+
+// Mux returns a mux with the handler at its Path ("/ws"), GET /health
+// (Health as JSON) and GET /version ({"aimx":"3.0"}). Add routes of
+// your own to it.
+func (h *Handler) Mux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle(h.opts.Path, h)
+	m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, Health{Status: "ok", Clients: h.Clients(), UptimeSecs: int64(time.Since(h.start).Seconds())})
+	})
+	m.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, map[string]string{"aimx": aimx.Version})
+	})
+	return m
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve serves h.Mux() on ln until ctx ends, then closes the handler and
+// the listener and returns nil once every connection has ended.
+func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: h.Mux(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		h.Close()
+		return fmt.Errorf("websocket: serving %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	h.Close()
+	<-errc
+	return nil
+}
+
+// ListenAndServe listens on the TCP address addr (":8080") and serves
+// h.Mux() there until ctx ends (see Serve).
+func (h *Handler) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("websocket: listen on %s: %w", addr, err)
+	}
+	return h.Serve(ctx, ln)
+}
