@@ -1,0 +1,204 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aimdb-go/aimdb/aimx"
+)
+
+// TestCommands runs each read command against the fixture, in both
+// output formats, and compares with the golden files.
+func TestCommands(t *testing.T) {
+	f := startFixture(t, nil)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"record_list", []string{"record", "list"}},
+		{"record_list_writable", []string{"record", "list", "-w"}},
+		{"record_get", []string{"record", "get", "sensors.temp"}},
+		{"record_get_latest", []string{"record", "get", "calc.comfort"}},
+		{"record_query", []string{"record", "query", "sensors.#"}},
+		{"record_query_bounds", []string{"record", "query", "sensors.temp", "--since", "2025-08-01T10:40:30Z", "--until", "1754044900000"}},
+		{"record_query_limit", []string{"record", "query", "#", "--limit", "1"}},
+		{"graph_tree", []string{"graph"}},
+		{"graph_dot", []string{"graph", "--format", "dot"}},
+		{"graph_mermaid", []string{"graph", "--format", "mermaid"}},
+		{"graph_json", []string{"graph", "--format", "json"}},
+	} {
+		for _, format := range []string{"table", "json"} {
+			t.Run(tc.name+"/"+format, func(t *testing.T) {
+				if strings.HasPrefix(tc.name, "graph_") && tc.name != "graph_tree" && format == "json" {
+					return // --format decides
+				}
+				r := runCLI(t, f.endpoint, append(tc.args, "-o", format)...)
+				if r.code != 0 || r.stderr != "" {
+					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+				}
+				golden(t, tc.name+"."+format, mask(r.stdout, f.endpoint))
+			})
+		}
+	}
+}
+
+// TestWrites checks set and drain and what they print.
+func TestWrites(t *testing.T) {
+	f := startFixture(t, nil)
+	r := runCLI(t, f.endpoint, "record", "set", "cfg", `{ "level": 9 }`)
+	if r.code != 0 || r.stdout != "cfg: success, value now {\"level\":9}\n" {
+		t.Errorf("set = %+v", r)
+	}
+	r = runCLI(t, f.endpoint, "record", "set", "cfg", `{"level":7}`, "-o", "json")
+	if r.code != 0 || r.stdout != "{\n  \"status\": \"success\",\n  \"value\": {\n    \"level\": 7\n  }\n}\n" {
+		t.Errorf("set -o json = %+v", r)
+	}
+	if r := runCLI(t, f.endpoint, "record", "get", "cfg", "-o", "json"); r.stdout != "{\"level\":7}\n" {
+		t.Errorf("get after set = %+v", r)
+	}
+
+	// A mailbox: the drain takes the pending value.
+	r = runCLI(t, f.endpoint, "record", "set", "cmd.box", `"open"`)
+	if r.code != 0 || r.stdout != "cmd.box: success, value now \"open\"\n" {
+		t.Errorf("set mailbox = %+v", r)
+	}
+	r = runCLI(t, f.endpoint, "record", "drain", "cmd.box")
+	if r.code != 0 || r.stdout != "\"open\"\n" || r.stderr != "cmd.box: 1 value(s) drained\n" {
+		t.Errorf("drain mailbox = %+v", r)
+	}
+
+	// A ring: the first drain opens the cursor; --wait drains again.
+	done := make(chan result, 1)
+	go func() {
+		done <- runCLI(t, f.endpoint, "record", "drain", "sensors.temp", "--wait", "300ms", "--limit", "2", "-o", "json")
+	}()
+	// The drain's cursor opens at the ring's head, at a moment the test
+	// cannot see: produce until the drain returns.
+	for produced := false; !produced; {
+		select {
+		case r = <-done:
+			produced = true
+		case <-time.After(10 * time.Millisecond):
+			if err := f.temp.Produce(Temp{Celsius: 30}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := "{\n  \"record_name\": \"sensors.temp\",\n  \"values\": [\n    {\n      \"celsius\": 30\n    },\n    {\n      \"celsius\": 30\n    }\n  ],\n  \"count\": 2\n}\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("drain ring = %+v", r)
+	}
+}
+
+// TestErrors checks the error line and exit status of each failure.
+func TestErrors(t *testing.T) {
+	f := startFixture(t, &aimx.ServerOptions{Policy: aimx.ReadWrite("cfg")})
+	closed := "tcp://127.0.0.1:1"
+	for _, tc := range []struct {
+		name     string
+		endpoint string
+		args     []string
+		code     int
+		stderr   string
+	}{
+		{"unknown key", f.endpoint, []string{"record", "get", "nope"}, 1,
+			`aimdb: record.get "nope": unknown record key "nope" (not_found)`},
+		{"no remote access", f.endpoint, []string{"record", "get", "sensors.secret"}, 1,
+			`aimdb: record.get "sensors.secret": failed on the server (internal): the record may lack remote access, or the value did not decode`},
+		{"denied set", f.endpoint, []string{"record", "set", "sensors.humidity", "1"}, 1,
+			`aimdb: record.set "sensors.humidity": refused by the server's policy (denied)`},
+		{"set on a transform", f.endpoint, []string{"record", "set", "calc.double", `{"celsius":1}`}, 1,
+			`aimdb: record.set "calc.double": refused by the server's policy (denied)`},
+		{"bad value", f.endpoint, []string{"record", "set", "cfg", "{level"}, 2,
+			`aimdb: record set "cfg": the value "{level" is not JSON: invalid character 'l' looking for beginning of object key string`},
+		{"no history", f.endpoint, []string{"record", "query", "#"}, 1,
+			`aimdb: record.query "#": the server has no history (internal): it answers record.query only with persistence configured`},
+		{"cannot connect", closed, []string{"record", "list"}, 1,
+			"aimdb: cannot connect to tcp://127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused"},
+		{"bad endpoint", "tcp://nowhere", []string{"record", "list"}, 2,
+			`aimdb: --connect: aimx: endpoint "tcp://nowhere": want tcp://host:port`},
+		{"bad flag", f.endpoint, []string{"record", "list", "--bogus"}, 2,
+			"aimdb: unknown flag: --bogus (see aimdb record list --help)"},
+		{"bad output", f.endpoint, []string{"record", "list", "-o", "yaml"}, 2,
+			`aimdb: --output "yaml": want table or json`},
+		{"missing argument", f.endpoint, []string{"record", "get"}, 2,
+			"aimdb: aimdb record get: want 1 argument(s) [KEY], got 0 (see aimdb record get --help)"},
+		{"unknown command", f.endpoint, []string{"bogus"}, 2,
+			`aimdb: unknown command "bogus" (see aimdb --help)`},
+		{"bad time", f.endpoint, []string{"record", "query", "#", "--since", "yesterday"}, 2,
+			`aimdb: --since "yesterday": want an RFC 3339 time, Unix milliseconds or a duration like 15m`},
+		{"bad format", f.endpoint, []string{"graph", "--format", "svg"}, 2,
+			`aimdb: --format "svg": want tree, dot, mermaid or json`},
+		{"watch unknown key", f.endpoint, []string{"watch", "nope"}, 1,
+			`aimdb: sub "nope": unknown record key "nope" (not_found)`},
+		{"watch pattern without match", f.endpoint, []string{"watch", "nothing.*"}, 1,
+			`aimdb: watch "nothing.*": no record on ` + f.endpoint + ` matches the pattern`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, tc.endpoint, tc.args...)
+			if r.code != tc.code || r.stderr != tc.stderr+"\n" || r.stdout != "" {
+				t.Errorf("exit %d, stderr %q, stdout %q\nwant exit %d, stderr %q", r.code, r.stderr, r.stdout, tc.code, tc.stderr+"\n")
+			}
+		})
+	}
+}
+
+// TestToken checks that a server with a token refuses a client without
+// it, with a line that says what to do.
+func TestToken(t *testing.T) {
+	f := startFixture(t, &aimx.ServerOptions{Token: "s3cret"})
+	r := runCLI(t, f.endpoint, "record", "list")
+	want := "aimdb: cannot connect to " + f.endpoint + ": the server refused the token (denied); pass --token or set AIMDB_TOKEN\n"
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("without token: %+v", r)
+	}
+	if r := runCLI(t, f.endpoint, "record", "get", "cfg", "--token", "s3cret", "-o", "json"); r.code != 0 || r.stdout != "{\"level\":1}\n" {
+		t.Errorf("with token: %+v", r)
+	}
+}
+
+// TestEndpointPrecedence checks --connect over AIMDB_CONNECT.
+func TestEndpointPrecedence(t *testing.T) {
+	f := startFixture(t, nil)
+	r := runCLI(t, "tcp://127.0.0.1:1", "--connect", f.endpoint, "record", "get", "cfg", "-o", "json")
+	if r.code != 0 || r.stdout != "{\"level\":1}\n" {
+		t.Errorf("--connect did not win over AIMDB_CONNECT: %+v", r)
+	}
+	var stdout, stderr syncBuffer
+	code := run(t.Context(), []string{"record", "list"}, &stdout, &stderr, func(string) string { return "" })
+	if code != 1 || !strings.Contains(stderr.String(), "cannot connect to "+DefaultEndpoint) && !strings.Contains(stderr.String(), "aimdb: ") {
+		t.Errorf("default endpoint: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestVersionAndCompletion checks the commands that need no server.
+func TestVersionAndCompletion(t *testing.T) {
+	r := runCLI(t, "tcp://127.0.0.1:1", "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "aimdb (devel) (AimX 3.0, go") {
+		t.Errorf("version = %+v", r)
+	}
+	r = runCLI(t, "tcp://127.0.0.1:1", "version", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"aimx": "3.0"`) {
+		t.Errorf("version -o json = %+v", r)
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		r := runCLI(t, "tcp://127.0.0.1:1", "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, "aimdb") {
+			t.Errorf("completion %s: exit %d, stderr %q", shell, r.code, r.stderr)
+		}
+	}
+}
+
+// TestCompleteKeys checks that record keys complete from the server.
+func TestCompleteKeys(t *testing.T) {
+	f := startFixture(t, nil)
+	r := runCLI(t, f.endpoint, "__complete", "record", "get", "station.")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "station.2.temperature\nstation.10.temperature\n:4\n") {
+		t.Errorf("completion = %+v", r)
+	}
+	r = runCLI(t, f.endpoint, "__complete", "record", "set", "")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "cfg\ncmd.box\n:4\n") {
+		t.Errorf("writable completion = %+v", r)
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/aimdb-go/aimdb/aimx"
+)
+
+// A table is printed with fixed-width, left-aligned columns separated by
+// two spaces; columns listed in right are right-aligned.
+type table struct {
+	header []string
+	rows   [][]string
+	right  map[int]bool
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) write(w io.Writer) error {
+	widths := make([]int, len(t.header))
+	for _, r := range append([][]string{t.header}, t.rows...) {
+		for i, c := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range append([][]string{t.header}, t.rows...) {
+		for i, c := range r {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			switch {
+			case t.right[i]:
+				b.WriteString(pad + c)
+			case i == len(r)-1:
+				b.WriteString(c) // no trailing blanks
+			default:
+				b.WriteString(c + pad)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeJSON prints v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// fileTerminal returns a probe that reports whether w is a terminal, and
+// its size.
+func fileTerminal(w io.Writer) func() (bool, int, int) {
+	return func() (bool, int, int) {
+		f, ok := w.(*os.File)
+		if !ok {
+			return false, 0, 0
+		}
+		fi, err := f.Stat()
+		if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			return false, 0, 0
+		}
+		width, height, err := term.GetSize(int(f.Fd()))
+		if err != nil || width <= 0 || height <= 0 {
+			width, height = 100, 30
+		}
+		return true, width, height
+	}
+}
+
+// truncate shortens s to at most n runes, marking the cut with "…".
+func truncate(s string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// errorLine turns err into the one line printed after "aimdb: ".
+func errorLine(err error) string {
+	var ae *aimx.Error
+	if errors.As(err, &ae) {
+		what := ae.Method
+		if ae.Target != "" {
+			what += " " + strconv.Quote(ae.Target)
+		}
+		switch ae.Code {
+		case aimx.CodeNotFound:
+			switch {
+			case ae.Method == "sub" || strings.HasPrefix(ae.Method, "record."):
+				return fmt.Sprintf("%s: unknown record key %q (not_found)", what, ae.Target)
+			}
+			return what + ": not found (not_found)"
+		case aimx.CodeDenied:
+			return what + ": refused by the server's policy (denied)"
+		case aimx.CodeInternal:
+			if ae.Method == "record.query" {
+				return what + ": the server has no history (internal): it answers record.query only with persistence configured"
+			}
+			return what + ": failed on the server (internal): the record may lack remote access, or the value did not decode"
+		}
+		return ae.Error()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return strings.TrimPrefix(err.Error(), "aimx: ") + " (see --timeout)"
+	}
+	msg := strings.TrimPrefix(err.Error(), "aimx: ")
+	return strings.ReplaceAll(msg, "\n", " ")
+}
