@@ -1,9 +1,14 @@
+// The tests start HTTP servers (httptest), which js/wasm cannot.
+//go:build !js
+
 package websocket_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +35,7 @@ var (
 	keyDisplay = aimdb.NewKey[Display]("config.display")
 	keyUptime  = aimdb.NewKey[int]("hub.uptime")
 	keyCounter = aimdb.NewKey[int]("fast.counter")
+	keyBlob    = aimdb.NewKey[string]("fast.blob")
 )
 
 // hub is a running DB served over WebSocket by an httptest server.
@@ -40,9 +46,53 @@ type hub struct {
 	hum1    *aimdb.Record[float64]
 	display *aimdb.Record[Display]
 	counter *aimdb.Record[int]
-	h       *websocket.Handler
+	blob    *aimdb.Record[string]
+	srv     *aimx.Server
+	hopts   *websocket.HandlerOptions
 	ts      *httptest.Server
 	url     string // ws://…/ws
+
+	mu sync.Mutex
+	h  *websocket.Handler // nil while stopped
+}
+
+// ServeHTTP serves the upgrade with the current handler, and answers
+// HTTP 503 while the hub is stopped.
+func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	hd := h.h
+	h.mu.Unlock()
+	if hd == nil {
+		http.Error(w, "stopped by the test", http.StatusServiceUnavailable)
+		return
+	}
+	hd.ServeHTTP(w, r)
+}
+
+// stop closes the handler: every client is disconnected and upgrades
+// fail until restart.
+func (h *hub) stop() {
+	h.mu.Lock()
+	hd := h.h
+	h.h = nil
+	h.mu.Unlock()
+	if hd != nil {
+		hd.Close()
+	}
+}
+
+// restart mounts a new handler for the same server.
+func (h *hub) restart() {
+	h.mu.Lock()
+	h.h = websocket.NewHandler(h.srv, h.hopts)
+	h.mu.Unlock()
+}
+
+// handler returns the current handler.
+func (h *hub) handler() *websocket.Handler {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.h
 }
 
 // startHub runs a DB with these records, all with remote access:
@@ -53,6 +103,7 @@ type hub struct {
 //	config.display         Latest, passive; writable by the server's policy
 //	hub.uptime             Latest, with a source (never writable)
 //	fast.counter           Ring(1024), passive
+//	fast.blob              Ring(64), passive
 //
 // and serves it with the handler options given (nil: defaults) and a
 // server whose policy lets clients write config.display.
@@ -67,17 +118,24 @@ func startHub(t *testing.T, sopts *aimx.ServerOptions, hopts *websocket.HandlerO
 	up := register(t, db, keyUptime, aimdb.Latest())
 	up.Source(func(ctx context.Context, p *aimdb.Producer[int]) error { return p.Produce(1) })
 	h.counter = register(t, db, keyCounter, aimdb.Ring(1024))
+	h.blob = register(t, db, keyBlob, aimdb.Ring(64))
 	stop := aimdbtest.Start(t, db)
 
 	so := aimx.ServerOptions{Policy: aimx.ReadWrite(keyDisplay.Name(), keyUptime.Name())}
 	if sopts != nil {
 		so = *sopts
 	}
-	h.h = websocket.NewHandler(aimx.NewServer(db, &so), hopts)
-	h.ts = httptest.NewServer(h.h.Mux())
+	h.srv, h.hopts = aimx.NewServer(db, &so), hopts
+	h.restart()
+	// The handler's own mux serves /health and /version; /ws goes
+	// through the hub, so that tests can stop and restart it.
+	m := http.NewServeMux()
+	m.Handle("/ws", h)
+	m.Handle("/", h.h.Mux())
+	h.ts = httptest.NewServer(m)
 	h.url = "ws" + strings.TrimPrefix(h.ts.URL, "http") + "/ws"
 	t.Cleanup(func() {
-		h.h.Close()
+		h.stop()
 		h.ts.Close()
 		if err := stop(); err != nil {
 			t.Errorf("db: %v", err)
