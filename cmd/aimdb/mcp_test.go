@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/aimx"
+)
+
+// connectMCP serves the MCP tools for the fixture over in-memory
+// transports and returns the client's session.
+func connectMCP(t *testing.T, endpoint string, o mcpOptions) *mcp.ClientSession {
+	t.Helper()
+	a := &app{stdout: io.Discard, stderr: io.Discard, env: func(string) string { return "" }, now: time.Now,
+		connect: endpoint, timeout: 5 * time.Second, output: "table"}
+	b := &mcpBackend{a: a, opts: o}
+	st, ct := mcp.NewInMemoryTransports()
+	ctx := context.Background()
+	ss, err := b.server().Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "aimdb-test", Version: "v0"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cs.Close()
+		ss.Wait()
+		b.close()
+	})
+	return cs
+}
+
+func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
+	t.Helper()
+	res, err := cs.ListTools(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+		if tool.Description == "" || tool.InputSchema == nil {
+			t.Errorf("tool %s: no description or input schema", tool.Name)
+		}
+		if tool.OutputSchema == nil {
+			t.Errorf("tool %s: no output schema", tool.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// call calls a tool that must succeed and decodes its structured output
+// into out.
+func call(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any, out any) {
+	t.Helper()
+	res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if res.IsError {
+		t.Fatalf("%s: tool error %s", name, text(res))
+	}
+	b, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s: structured output %s: %v", name, b, err)
+	}
+	if len(res.Content) == 0 {
+		t.Errorf("%s: no text content", name)
+	}
+}
+
+// callErr calls a tool that must fail and returns its error text.
+func callErr(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) string {
+	t.Helper()
+	res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		return err.Error()
+	}
+	if !res.IsError {
+		t.Fatalf("%s(%v) succeeded: %s", name, args, text(res))
+	}
+	return text(res)
+}
+
+func text(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+// TestMCPTools calls every tool over in-memory transports.
+func TestMCPTools(t *testing.T) {
+	f := startFixture(t, nil)
+	cs := connectMCP(t, f.endpoint, mcpOptions{allowWrite: true})
+	want := []string{"drain_record", "get_record", "graph", "health", "list_records", "query_history", "sample_subscription", "set_record"}
+	if got := toolNames(t, cs); !slices.Equal(got, want) {
+		t.Errorf("tools = %v, want %v", got, want)
+	}
+
+	var list listRecordsOut
+	call(t, cs, "list_records", nil, &list)
+	if list.Count != 10 || list.Endpoint != f.endpoint || list.Records[0].Key != "calc.comfort" {
+		t.Errorf("list_records = %+v", list)
+	}
+	i := slices.IndexFunc(list.Records, func(r recordSummary) bool { return r.Key == "calc.comfort" })
+	if r := list.Records[i]; r.Origin != "join ← sensors.temp,sensors.humidity" || r.Produced != 3 || r.Buffer != "latest" || !r.RemoteAccess {
+		t.Errorf("calc.comfort = %+v", r)
+	}
+	call(t, cs, "list_records", map[string]any{"pattern": "station.*.temperature"}, &list)
+	if list.Count != 2 || list.Records[0].Key != "station.2.temperature" || list.Records[1].Key != "station.10.temperature" {
+		t.Errorf("list_records station.*.temperature = %+v", list)
+	}
+	call(t, cs, "list_records", map[string]any{"writable_only": true}, &list)
+	if list.Count != 2 {
+		t.Errorf("list_records writable_only = %+v", list)
+	}
+
+	var got recordValueOut
+	call(t, cs, "get_record", map[string]any{"record_name": "sensors.temp"}, &got)
+	if b, _ := json.Marshal(got.Value); string(b) != `{"celsius":22}` {
+		t.Errorf("get_record sensors.temp = %+v", got)
+	}
+	if e := callErr(t, cs, "get_record", map[string]any{"record_name": "nope"}); e != `record.get "nope": unknown record key "nope" (not_found)` {
+		t.Errorf("get_record nope: %s", e)
+	}
+	if e := callErr(t, cs, "get_record", map[string]any{}); !strings.Contains(e, "record_name") {
+		t.Errorf("get_record without record_name: %s", e)
+	}
+
+	var set setRecordOut
+	call(t, cs, "set_record", map[string]any{"record_name": "cfg", "value": map[string]any{"level": 5}}, &set)
+	if b, _ := json.Marshal(set.Value); set.Status != "success" || string(b) != `{"level":5}` {
+		t.Errorf("set_record cfg = %+v", set)
+	}
+	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "sensors.humidity", "value": 1}); e != `record.set "sensors.humidity": refused by the server's policy (denied)` {
+		t.Errorf("set_record denied: %s", e)
+	}
+
+	// drain_record keeps its cursor between calls: one connection.
+	var drain drainOut
+	call(t, cs, "drain_record", map[string]any{"record_name": "sensors.temp"}, &drain)
+	if drain.Count != 0 {
+		t.Errorf("first drain of a ring = %+v", drain)
+	}
+	for _, c := range []float64{1, 2, 3} {
+		if err := f.temp.Produce(Temp{Celsius: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call(t, cs, "drain_record", map[string]any{"record_name": "sensors.temp", "limit": 2}, &drain)
+	if b, _ := json.Marshal(drain.Values); drain.Count != 2 || string(b) != `[{"celsius":1},{"celsius":2}]` {
+		t.Errorf("second drain = %+v", drain)
+	}
+
+	var sample sampleOut
+	call(t, cs, "sample_subscription", map[string]any{"pattern": "sensors.*", "count": 2}, &sample)
+	if sample.Count != 2 || sample.TimedOut || !sample.Events[0].Snapshot || sample.Events[0].Topic != "sensors.temp" || sample.Events[1].Topic != "sensors.humidity" {
+		t.Errorf("sample sensors.* = %+v", sample)
+	}
+	start := time.Now()
+	call(t, cs, "sample_subscription", map[string]any{"pattern": "station.*.temperature", "seconds": 0.2}, &sample)
+	if sample.Count != 0 || !sample.TimedOut || time.Since(start) < 200*time.Millisecond {
+		t.Errorf("sample of quiet records = %+v after %v", sample, time.Since(start))
+	}
+	if e := callErr(t, cs, "sample_subscription", map[string]any{"pattern": "nothing.#"}); !strings.Contains(e, `watch "nothing.#": no record on`) {
+		t.Errorf("sample without a match: %s", e)
+	}
+
+	var g graphOut
+	call(t, cs, "graph", map[string]any{"format": "mermaid"}, &g)
+	if len(g.Nodes) != 10 || len(g.TopoOrder) != 10 || !strings.HasPrefix(g.Text, "flowchart LR\n") {
+		t.Errorf("graph = %+v", g)
+	}
+	i = slices.IndexFunc(g.Nodes, func(n graphNode) bool { return n.Key == "calc.double" })
+	if n := g.Nodes[i]; n.Origin != "transform" || !slices.Equal(n.Inputs, []string{"sensors.temp"}) || !slices.Equal(n.LinksOut, []string{"loop://calc/double"}) {
+		t.Errorf("graph node calc.double = %+v", n)
+	}
+	if e := callErr(t, cs, "graph", map[string]any{"format": "svg"}); !strings.Contains(e, `format "svg"`) {
+		t.Errorf("graph svg: %s", e)
+	}
+
+	var h historyOut
+	call(t, cs, "query_history", map[string]any{"pattern": "sensors.temp", "since": "1754044860000"}, &h)
+	if h.Total != 2 || h.Records[0].Time != "2025-08-01T10:41:00.000Z" {
+		t.Errorf("query_history = %+v", h)
+	}
+
+	var health healthOut
+	call(t, cs, "health", map[string]any{"interval_ms": 50}, &health)
+	stale := map[string]bool{}
+	for _, fd := range health.Findings {
+		if fd.Kind == "stale" {
+			stale[fd.Record] = true
+		}
+	}
+	if health.Healthy || health.Records != 10 || !stale["tick"] || !stale["station.2.temperature"] || stale["cfg"] {
+		t.Errorf("health = %+v", health)
+	}
+}
+
+// TestMCPPublic checks that --public serves list_records and get_record
+// only, and hides the endpoint.
+func TestMCPPublic(t *testing.T) {
+	f := startFixture(t, nil)
+	cs := connectMCP(t, f.endpoint, mcpOptions{public: true})
+	if got := toolNames(t, cs); !slices.Equal(got, []string{"get_record", "list_records"}) {
+		t.Errorf("public tools = %v", got)
+	}
+	var list listRecordsOut
+	call(t, cs, "list_records", nil, &list)
+	if list.Endpoint != "" || list.Count != 10 {
+		t.Errorf("public list_records = %+v", list)
+	}
+	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "cfg", "value": 1}); !strings.Contains(e, "set_record") {
+		t.Errorf("set_record in public mode: %s", e)
+	}
+	// Without --allow-write there is no set_record either.
+	cs = connectMCP(t, f.endpoint, mcpOptions{})
+	if got := toolNames(t, cs); slices.Contains(got, "set_record") || len(got) != 7 {
+		t.Errorf("tools without --allow-write = %v", got)
+	}
+}
+
+// TestMCPCannotConnect checks the tool error when the DB is not there.
+func TestMCPCannotConnect(t *testing.T) {
+	cs := connectMCP(t, "tcp://127.0.0.1:1", mcpOptions{})
+	if e := callErr(t, cs, "list_records", nil); !strings.HasPrefix(e, "cannot connect to tcp://127.0.0.1:1: ") {
+		t.Errorf("list_records without a DB: %s", e)
+	}
+}
+
+// TestDiagnose checks each finding of the health tool.
+func TestDiagnose(t *testing.T) {
+	now := time.UnixMilli(1754045000000)
+	row := func(key, origin string, produced, dropped uint64) aimx.RecordInfo {
+		return aimx.RecordInfo{RecordKey: key, Origin: json.RawMessage(origin), BufferType: "spmc_ring", BufferCapacity: 4, ProducedCount: produced, DroppedCount: dropped}
+	}
+	before := []aimx.RecordInfo{
+		row("a.idle", `"source"`, 5, 0),
+		row("b.cfg", `"passive"`, 1, 0),
+		row("c.old", `"source"`, 7, 0),
+		row("d.fresh", `"source"`, 7, 0),
+		row("e.drop", `"source"`, 10, 2),
+		row("f.lag", `"source"`, 10, 2),
+		row("g.stage", `{"transform":{"input":"a.idle"}}`, 1, 0),
+		row("h.link", `{"link":{"protocol":"mqtt","address":"mqtt://s/1"}}`, 1, 0),
+	}
+	after := slices.Clone(before)
+	after[4].ProducedCount = 11
+	after[5].ProducedCount, after[5].DroppedCount = 20, 7
+	after[6].ProducedCount = 2
+	after[6].StageProfiling = []aimdb.StageProfile{{StageType: "transform", Index: 0, CallCount: 4, AvgTimeNs: 25e6, MaxTimeNs: 80e6, ErrorCount: 2, RestartCount: 2, LastError: "boom"}}
+	after[7].ProducedCount = 2
+	after[7].Links = []aimdb.LinkMetadata{{Direction: "in", Protocol: "mqtt", Address: "mqtt://s/1", State: "disconnected", LastError: "connection refused", DecodeErrors: 3}}
+	values := map[string]json.RawMessage{
+		"c.old":   json.RawMessage(`{"timestamp":1754044000000}`),
+		"d.fresh": json.RawMessage(`{"timestamp":1754044990000}`),
+	}
+	got := diagnose(before, after, values, now, time.Second, 5*time.Minute, 10*time.Millisecond)
+	want := []finding{
+		{"link_disconnected", "h.link", "in link mqtt://s/1 is disconnected: connection refused"},
+		{"stage_errors", "g.stage", "transform 0 failed 2 time(s), restarted 2 time(s); last error: boom"},
+		{"lagging", "f.lag", "readers missed 5 value(s) in the last 1s: a reader is slower than the producer (ring(4))"},
+		{"dropped", "e.drop", "readers missed 2 value(s) in total, none in the last 1s"},
+		{"stale", "a.idle", "produced count stayed at 5 for 1s although its source should write it"},
+		{"stale", "c.old", "newest value is 16m40s old (timestamp 2025-08-01T10:26:40Z), older than 5m0s"},
+		{"slow_stage", "g.stage", "transform 0 averages 25ms per call over 4 call(s) (max 80ms)"},
+		{"link_decode_errors", "h.link", "3 message(s) from mqtt://s/1 did not decode and were not stored"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings:\n%v\nwant:\n%v", got, want)
+	}
+	out := healthOut{Records: 8, IntervalMs: 1000, Findings: got}
+	if s := summarize(out); s != "8 record(s) checked over 1000ms: 8 finding(s): 1 link_disconnected, 1 stage_errors, 1 lagging, 1 dropped, 2 stale, 1 slow_stage, 1 link_decode_errors" {
+		t.Errorf("summary = %s", s)
+	}
+}
+
+// TestMCPStdio runs the built binary as an MCP server over stdio.
+func TestMCPStdio(t *testing.T) {
+	bin := buildBinary(t)
+	f := startFixture(t, nil)
+	for _, tc := range []struct {
+		flags []string
+		tools int
+	}{{[]string{"--allow-write"}, 8}, {[]string{"--public"}, 2}} {
+		cmd := exec.Command(bin, append([]string{"--connect", f.endpoint, "mcp"}, tc.flags...)...)
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "aimdb-test", Version: "v0"}, nil).Connect(t.Context(), &mcp.CommandTransport{Command: cmd}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := toolNames(t, cs); len(got) != tc.tools {
+			t.Errorf("%v: tools %v", tc.flags, got)
+		}
+		var got recordValueOut
+		call(t, cs, "get_record", map[string]any{"record_name": "cfg"}, &got)
+		if b, _ := json.Marshal(got.Value); string(b) != `{"level":1}` {
+			t.Errorf("%v: get_record cfg = %+v", tc.flags, got)
+		}
+		if err := cs.Close(); err != nil {
+			t.Errorf("%v: close: %v", tc.flags, err)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("%v: exit %d", tc.flags, code)
+		}
+	}
+}
+
+// TestMCPHTTP serves streamable HTTP in-process and lists the tools.
+func TestMCPHTTP(t *testing.T) {
+	f := startFixture(t, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--connect", f.endpoint, "mcp", "--http", "127.0.0.1:0"}, &stdout, &stderr, func(string) string { return "" })
+	}()
+	urlRE := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	waitFor(t, "the HTTP address", func() bool { return urlRE.MatchString(stderr.String()) })
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "aimdb-test", Version: "v0"}, nil).Connect(ctx,
+		&mcp.StreamableClientTransport{Endpoint: urlRE.FindString(stderr.String()), HTTPClient: hc, DisableStandaloneSSE: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := toolNames(t, cs); len(got) != 7 {
+		t.Errorf("tools over HTTP = %v", got)
+	}
+	var list listRecordsOut
+	call(t, cs, "list_records", nil, &list)
+	if list.Count != 10 {
+		t.Errorf("list_records over HTTP = %+v", list)
+	}
+	cs.Close()
+	cancel()
+	if code := <-done; code != 0 || stdout.String() != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
