@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -165,10 +166,16 @@ func TestEndpointPrecedence(t *testing.T) {
 	if r.code != 0 || r.stdout != "{\"level\":1}\n" {
 		t.Errorf("--connect did not win over AIMDB_CONNECT: %+v", r)
 	}
-	var stdout, stderr syncBuffer
-	code := run(t.Context(), []string{"record", "list"}, &stdout, &stderr, func(string) string { return "" })
-	if code != 1 || !strings.Contains(stderr.String(), "cannot connect to "+DefaultEndpoint) && !strings.Contains(stderr.String(), "aimdb: ") {
-		t.Errorf("default endpoint: exit %d, stderr %q", code, stderr.String())
+	for env, want := range map[string]string{"": DefaultEndpoint, "unix:///run/x.sock": "unix:///run/x.sock"} {
+		root := newRootCmd(io.Discard, io.Discard, func(k string) string {
+			if k == "AIMDB_CONNECT" {
+				return env
+			}
+			return ""
+		})
+		if got := root.PersistentFlags().Lookup("connect").DefValue; got != want {
+			t.Errorf("AIMDB_CONNECT=%q: the default endpoint is %q, want %q", env, got, want)
+		}
 	}
 }
 

@@ -94,7 +94,9 @@ func (b *mcpBackend) health(ctx context.Context, _ *mcp.CallToolRequest, in heal
 		return nil, out, err
 	}
 	out.Records = len(after)
-	out.Findings = diagnose(before, after, values, b.a.now(), interval, staleAfter, slow)
+	if fs := diagnose(before, after, values, b.a.now(), interval, staleAfter, slow); fs != nil {
+		out.Findings = fs
+	}
 	out.Healthy = len(out.Findings) == 0
 	out.Summary = summarize(out)
 	return nil, out, nil
@@ -104,9 +106,12 @@ func (b *mcpBackend) health(ctx context.Context, _ *mcp.CallToolRequest, in heal
 // the records' current values, and returns the findings sorted by
 // urgency, then key.
 func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage, now time.Time, interval, staleAfter, slow time.Duration) []finding {
-	prev := map[string]aimx.RecordInfo{}
+	prev, cur := map[string]aimx.RecordInfo{}, map[string]aimx.RecordInfo{}
 	for _, r := range before {
 		prev[r.RecordKey] = r
+	}
+	for _, r := range after {
+		cur[r.RecordKey] = r
 	}
 	var fs []finding
 	add := func(kind, key, format string, args ...any) {
@@ -117,14 +122,36 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 		o := decodeOrigin(r.Origin)
 
 		// Staleness: a timestamp in the value decides when there is one;
-		// otherwise a record that something should write and that
-		// produced nothing during the interval.
+		// otherwise a record whose writer should have written during the
+		// interval and did not.
 		if ts, ok := valueTimestamp(values[r.RecordKey]); ok {
 			if age := now.Sub(ts); age > staleAfter {
 				add("stale", r.RecordKey, "newest value is %s old (timestamp %s), older than %s", age.Round(time.Second), ts.UTC().Format(time.RFC3339), staleAfter)
 			}
-		} else if seen && o.Kind != "passive" && r.ProducedCount == p.ProducedCount {
-			add("stale", r.RecordKey, "produced count stayed at %d for %s although its %s should write it", r.ProducedCount, interval, o.Kind)
+		} else if seen && r.ProducedCount == p.ProducedCount {
+			switch o.Kind {
+			case "source":
+				add("stale", r.RecordKey, "produced count stayed at %d for %s although its source should write it", r.ProducedCount, interval)
+			case "link":
+				// A link may route its messages to other records: it is
+				// alive while it receives.
+				if received(r) == received(p) {
+					add("stale", r.RecordKey, "produced count stayed at %d for %s and its link %s received nothing", r.ProducedCount, interval, o.Address)
+				}
+			case "transform", "transform_join":
+				// Idle inputs make an idle output; a busy input and an
+				// idle output make a stuck stage.
+				inputs := o.Inputs
+				if o.Kind == "transform" {
+					inputs = []string{o.Input}
+				}
+				for _, in := range inputs {
+					if n := cur[in].ProducedCount - min(prev[in].ProducedCount, cur[in].ProducedCount); n > 0 {
+						add("stale", r.RecordKey, "produced count stayed at %d for %s while its input %s produced %d value(s)", r.ProducedCount, interval, in, n)
+						break
+					}
+				}
+			}
 		}
 
 		if r.DroppedCount > 0 {
@@ -176,6 +203,17 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 		return cmp.Or(cmp.Compare(slices.Index(findingOrder, x.Kind), slices.Index(findingOrder, y.Kind)), compareKeys(x.Record, y.Record))
 	})
 	return fs
+}
+
+// received sums the messages a record's inbound links received.
+func received(r aimx.RecordInfo) uint64 {
+	var n uint64
+	for _, l := range r.Links {
+		if l.Direction == "in" {
+			n += l.Received
+		}
+	}
+	return n
 }
 
 // valueTimestamp returns the "timestamp" field of a JSON object, in Unix

@@ -265,7 +265,12 @@ func TestDiagnose(t *testing.T) {
 		row("f.lag", `"source"`, 10, 2),
 		row("g.stage", `{"transform":{"input":"a.idle"}}`, 1, 0),
 		row("h.link", `{"link":{"protocol":"mqtt","address":"mqtt://s/1"}}`, 1, 0),
+		row("i.stuck", `{"transform":{"input":"e.drop"}}`, 3, 0),
+		row("j.idle", `{"transform_join":{"inputs":["a.idle","b.cfg"]}}`, 3, 0),
+		row("k.route", `{"link":{"protocol":"mqtt","address":"mqtt://s/+"}}`, 0, 0),
+		row("l.quiet", `{"link":{"protocol":"mqtt","address":"mqtt://s/2"}}`, 0, 0),
 	}
+	before[10].Links = []aimdb.LinkMetadata{{Direction: "in", Address: "mqtt://s/+", State: "connected", Connected: true, Received: 4}}
 	after := slices.Clone(before)
 	after[4].ProducedCount = 11
 	after[5].ProducedCount, after[5].DroppedCount = 20, 7
@@ -273,6 +278,7 @@ func TestDiagnose(t *testing.T) {
 	after[6].StageProfiling = []aimdb.StageProfile{{StageType: "transform", Index: 0, CallCount: 4, AvgTimeNs: 25e6, MaxTimeNs: 80e6, ErrorCount: 2, RestartCount: 2, LastError: "boom"}}
 	after[7].ProducedCount = 2
 	after[7].Links = []aimdb.LinkMetadata{{Direction: "in", Protocol: "mqtt", Address: "mqtt://s/1", State: "disconnected", LastError: "connection refused", DecodeErrors: 3}}
+	after[10].Links = []aimdb.LinkMetadata{{Direction: "in", Address: "mqtt://s/+", State: "connected", Connected: true, Received: 9}}
 	values := map[string]json.RawMessage{
 		"c.old":   json.RawMessage(`{"timestamp":1754044000000}`),
 		"d.fresh": json.RawMessage(`{"timestamp":1754044990000}`),
@@ -285,14 +291,16 @@ func TestDiagnose(t *testing.T) {
 		{"dropped", "e.drop", "readers missed 2 value(s) in total, none in the last 1s"},
 		{"stale", "a.idle", "produced count stayed at 5 for 1s although its source should write it"},
 		{"stale", "c.old", "newest value is 16m40s old (timestamp 2025-08-01T10:26:40Z), older than 5m0s"},
+		{"stale", "i.stuck", "produced count stayed at 3 for 1s while its input e.drop produced 1 value(s)"},
+		{"stale", "l.quiet", "produced count stayed at 0 for 1s and its link mqtt://s/2 received nothing"},
 		{"slow_stage", "g.stage", "transform 0 averages 25ms per call over 4 call(s) (max 80ms)"},
 		{"link_decode_errors", "h.link", "3 message(s) from mqtt://s/1 did not decode and were not stored"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("findings:\n%v\nwant:\n%v", got, want)
 	}
-	out := healthOut{Records: 8, IntervalMs: 1000, Findings: got}
-	if s := summarize(out); s != "8 record(s) checked over 1000ms: 8 finding(s): 1 link_disconnected, 1 stage_errors, 1 lagging, 1 dropped, 2 stale, 1 slow_stage, 1 link_decode_errors" {
+	out := healthOut{Records: 12, IntervalMs: 1000, Findings: got}
+	if s := summarize(out); s != "12 record(s) checked over 1000ms: 10 finding(s): 1 link_disconnected, 1 stage_errors, 1 lagging, 1 dropped, 4 stale, 1 slow_stage, 1 link_decode_errors" {
 		t.Errorf("summary = %s", s)
 	}
 }

@@ -42,7 +42,7 @@ rows as they came, in registration order.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withClient(cmd, func(ctx context.Context, c *aimx.Client) error {
 				var raw json.RawMessage
-				if err := c.Call(ctx, "record.list", nil, &raw); err != nil {
+				if err := c.Call(ctx, "record.list", listParams, &raw); err != nil {
 					return err
 				}
 				var rows []aimx.RecordInfo
@@ -65,6 +65,11 @@ rows as they came, in registration order.`,
 	cmd.Flags().BoolVarP(&writable, "writable", "w", false, "only the records this connection may write")
 	return cmd
 }
+
+// listParams asks a Go server for full record.list rows (counters,
+// stage profiles, links) however many records there are; AimDB's
+// servers ignore record.list params.
+var listParams = map[string]bool{"detail": true}
 
 // writeJSONRaw prints raw JSON indented.
 func writeJSONRaw(a *app, raw json.RawMessage) error {
