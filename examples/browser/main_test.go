@@ -1,0 +1,13 @@
+//go:build !js && !wasip1
+
+package main_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
