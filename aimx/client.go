@@ -152,9 +152,15 @@ func Dial(ctx context.Context, endpoint string, opts *ClientOptions) (*Client, e
 	if err != nil {
 		return nil, err
 	}
+	c.activate(conn)
 	go c.run(conn)
 	return c, nil
 }
+
+// clientMaxFrame caps the frames a client reads. Replies come from the
+// server the client chose to trust; a detailed record.list of a large DB
+// exceeds the 64 KiB the server accepts.
+const clientMaxFrame = 16 << 20
 
 func dialStream(ctx context.Context, endpoint string) (FrameConn, error) {
 	e, err := ParseEndpoint(endpoint)
@@ -178,7 +184,7 @@ func dialStream(ctx context.Context, endpoint string) (FrameConn, error) {
 		return nil, err
 	}
 	f := e.Framing()
-	return &streamConn{rw: nc, r: NewFrameReader(nc, f, 0), f: f}, nil
+	return &streamConn{rw: nc, r: NewFrameReader(nc, f, clientMaxFrame), f: f}, nil
 }
 
 // connect dials and says hello. The connection is not yet live.
@@ -281,12 +287,12 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// run owns the connection: it reads frames, and reconnects after a loss.
+// run owns the live connection: it reads frames, and reconnects after a
+// loss.
 func (c *Client) run(conn FrameConn) {
 	defer close(c.done)
 	defer c.shutdown()
 	for attempt := 0; ; {
-		c.activate(conn)
 		c.readLoop(conn)
 		c.deactivate()
 		if c.opts.NoReconnect || c.isClosing() {
@@ -320,6 +326,7 @@ func (c *Client) run(conn FrameConn) {
 				return
 			}
 		}
+		c.activate(conn)
 	}
 }
 
@@ -630,10 +637,11 @@ func (r *RecordInfo) OriginKind() string {
 	return ""
 }
 
-// Records calls record.list.
+// Records calls record.list, asking for full rows: counters, stage
+// profiles and link states included.
 func (c *Client) Records(ctx context.Context) ([]RecordInfo, error) {
 	var rows []RecordInfo
-	return rows, c.Call(ctx, "record.list", nil, &rows)
+	return rows, c.Call(ctx, "record.list", map[string]bool{"detail": true}, &rows)
 }
 
 // Get calls record.get and returns the record's current value as JSON.

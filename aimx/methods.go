@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -71,7 +73,7 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 	case "hello":
 		return ss.hello(ctx, f)
 	case "record.list":
-		return ss.reply(ctx, f.ID, ss.records())
+		return ss.list(ctx, f.ID, f.Params)
 	case "record.get":
 		if badParams || p.Name == nil {
 			return ss.replyErr(ctx, f.ID, CodeNotFound)
@@ -175,6 +177,60 @@ func (ss *session) records() []aimdb.RecordMetadata {
 			r.Origin.Kind != "source" && r.Origin.Kind != "transform" && r.Origin.Kind != "transform_join"
 	}
 	return rows
+}
+
+// listParams are the parameters of record.list. AimDB clients send
+// null; Detail is this server's extension.
+type listParams struct {
+	// Detail asks for full rows (counters, profiling, links) whatever
+	// their size.
+	Detail bool `json:"detail"`
+}
+
+// compactRow is a record.list row with only the fields AimDB clients
+// require, and a short type id.
+type compactRow struct {
+	RecordID               uint32       `json:"record_id"`
+	RecordKey              string       `json:"record_key"`
+	Name                   string       `json:"name"`
+	TypeID                 string       `json:"type_id"`
+	Origin                 aimdb.Origin `json:"origin"`
+	BufferType             string       `json:"buffer_type"`
+	BufferCapacity         int          `json:"buffer_capacity,omitempty"`
+	ProducerCount          int          `json:"producer_count"`
+	ConsumerCount          int          `json:"consumer_count"`
+	Writable               bool         `json:"writable"`
+	OutboundConnectorCount int          `json:"outbound_connector_count"`
+}
+
+// list answers record.list. Full rows carry counters and link states;
+// when they would not fit one frame of DefaultMaxFrame, the limit AimDB's
+// clients enforce, and the client did not ask for detail, the rows are
+// compacted to the fields those clients require.
+func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) error {
+	var p listParams
+	_ = json.Unmarshal(params, &p) // AimDB ignores record.list params
+	rows := ss.records()
+	full, err := json.Marshal(rows)
+	if err != nil {
+		return ss.replyErr(ctx, id, CodeInternal)
+	}
+	if p.Detail || len(full) <= DefaultMaxFrame-64 {
+		return ss.reply(ctx, id, json.RawMessage(full))
+	}
+	compact := make([]compactRow, len(rows))
+	for i, r := range rows {
+		h := fnv.New32a()
+		h.Write([]byte(r.TypeID))
+		compact[i] = compactRow{
+			RecordID: r.RecordID, RecordKey: r.RecordKey, Name: r.Name,
+			TypeID: fmt.Sprintf("%08x", h.Sum32()), Origin: r.Origin,
+			BufferType: r.BufferType, BufferCapacity: r.BufferCapacity,
+			ProducerCount: r.ProducerCount, ConsumerCount: r.ConsumerCount,
+			Writable: r.Writable, OutboundConnectorCount: r.OutboundConnectorCount,
+		}
+	}
+	return ss.reply(ctx, id, compact)
 }
 
 func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint64) error {

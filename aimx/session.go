@@ -325,6 +325,10 @@ func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteS
 		}
 		f.Data = data
 		sub.mu.Lock()
+		if ctx.Err() != nil { // unsubscribed while the value was taken
+			sub.mu.Unlock()
+			return
+		}
 		sub.seq += missed + 1
 		f.Seq = sub.seq
 		b, err := f.AppendJSON(nil)
