@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "aimdb: "+errorLine(err))
+	fmt.Fprintln(stderr, "aimdb: "+errorLine(err, root.PersistentFlags().Lookup("connect").Value.String()))
 	if _, ok := errors.AsType[*usageError](err); ok {
 		return 2
 	}

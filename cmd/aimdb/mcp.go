@@ -111,7 +111,7 @@ func (b *mcpBackend) call(ctx context.Context, f func(ctx context.Context, c *ai
 		err = f(ctx, c)
 	}
 	if err != nil {
-		return errors.New(errorLine(err))
+		return errors.New(errorLine(err, b.endpoint()))
 	}
 	return nil
 }
@@ -385,7 +385,7 @@ func (b *mcpBackend) sample(ctx context.Context, _ *mcp.CallToolRequest, in samp
 				out.TimedOut = true
 				break
 			}
-			return nil, out, errors.New(errorLine(err))
+			return nil, out, errors.New(errorLine(err, b.endpoint()))
 		}
 		e := sampleEvent{Topic: u.Topic, Seq: u.Seq, Lost: u.Lost, Snapshot: u.Snapshot}
 		if json.Unmarshal(u.Data, &e.Data) != nil {

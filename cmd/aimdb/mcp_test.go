@@ -141,7 +141,7 @@ func TestMCPTools(t *testing.T) {
 	if b, _ := json.Marshal(got.Value); string(b) != `{"celsius":22}` {
 		t.Errorf("get_record sensors.temp = %+v", got)
 	}
-	if e := callErr(t, cs, "get_record", map[string]any{"record_name": "nope"}); e != `record.get "nope": unknown record key "nope" (not_found)` {
+	if e := callErr(t, cs, "get_record", map[string]any{"record_name": "nope"}); e != `record.get "nope": unknown record key "nope" on `+f.endpoint+` (not_found)` {
 		t.Errorf("get_record nope: %s", e)
 	}
 	if e := callErr(t, cs, "get_record", map[string]any{}); !strings.Contains(e, "record_name") {
@@ -153,7 +153,7 @@ func TestMCPTools(t *testing.T) {
 	if b, _ := json.Marshal(set.Value); set.Status != "success" || string(b) != `{"level":5}` {
 		t.Errorf("set_record cfg = %+v", set)
 	}
-	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "sensors.humidity", "value": 1}); e != `record.set "sensors.humidity": refused by the server's policy (denied)` {
+	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "sensors.humidity", "value": 1}); e != `record.set "sensors.humidity": refused by the policy of the server on `+f.endpoint+` (denied)` {
 		t.Errorf("set_record denied: %s", e)
 	}
 

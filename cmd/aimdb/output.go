@@ -94,28 +94,32 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// errorLine turns err into the one line printed after "aimdb: ".
-func errorLine(err error) string {
+// errorLine turns err into the one line printed after "aimdb: ". A
+// server's refusal names endpoint, when it is not empty.
+func errorLine(err error, endpoint string) string {
 	var ae *aimx.Error
 	if errors.As(err, &ae) {
 		what := ae.Method
 		if ae.Target != "" {
 			what += " " + strconv.Quote(ae.Target)
 		}
+		on := ""
+		if endpoint != "" {
+			on = " on " + endpoint
+		}
 		switch ae.Code {
 		case aimx.CodeNotFound:
-			switch {
-			case ae.Method == "sub" || strings.HasPrefix(ae.Method, "record."):
-				return fmt.Sprintf("%s: unknown record key %q (not_found)", what, ae.Target)
+			if ae.Method == "sub" || strings.HasPrefix(ae.Method, "record.") {
+				return fmt.Sprintf("%s: unknown record key %q%s (not_found)", what, ae.Target, on)
 			}
-			return what + ": not found (not_found)"
+			return what + ": not found" + on + " (not_found)"
 		case aimx.CodeDenied:
-			return what + ": refused by the server's policy (denied)"
+			return what + ": refused by the policy of the server" + on + " (denied)"
 		case aimx.CodeInternal:
 			if ae.Method == "record.query" {
-				return what + ": the server has no history (internal): it answers record.query only with persistence configured"
+				return what + ": the server" + on + " has no history (internal): it answers record.query only with persistence configured"
 			}
-			return what + ": failed on the server (internal): the record may lack remote access, or the value did not decode"
+			return what + ": failed on the server" + on + " (internal): the record may lack remote access, or the value did not decode"
 		}
 		return ae.Error()
 	}

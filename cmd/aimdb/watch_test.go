@@ -199,9 +199,13 @@ func TestWatchTerminal(t *testing.T) {
 	}
 
 	tm("send-keys", "C-c")
-	waitFor(t, "aimdb to exit after Ctrl-C", func() bool { return tm("display-message", "-p", "#{pane_dead}") == "1\n" })
-	if status := tm("display-message", "-p", "#{pane_dead_status}"); status != "0\n" {
-		t.Errorf("exit status after Ctrl-C = %s", status)
+	var status string
+	waitFor(t, "aimdb to exit after Ctrl-C", func() bool {
+		status = tm("display-message", "-p", "#{pane_dead}:#{pane_dead_status}")
+		return regexp.MustCompile(`^1:\d+\n$`).MatchString(status)
+	})
+	if status != "1:0\n" {
+		t.Errorf("pane dead:exit status after Ctrl-C = %q, want 1:0", status)
 	}
 	if s := screen(); !strings.Contains(s, "watch: 8 update(s) from 3 record(s), 0 lost") {
 		t.Errorf("no summary after Ctrl-C\n%s", s)
