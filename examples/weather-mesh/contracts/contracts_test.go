@@ -12,7 +12,7 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 )
 
-const ts = 1754044800000
+const ts uint64 = 1754044800000
 
 // kelvin300 is a variable so that 300 − 273.15 is computed in float64, as
 // the codec does, and not exactly as a constant.
@@ -215,7 +215,7 @@ func TestKeysAndTopics(t *testing.T) {
 	if got, want := contracts.HumidityTopic(1), "station/1/humidity"; got != want {
 		t.Errorf("HumidityTopic(1) = %q; want %q", got, want)
 	}
-	if got := contracts.Millis(time.UnixMilli(ts)); got != ts {
+	if got := contracts.Millis(time.UnixMilli(int64(ts))); got != ts {
 		t.Errorf("Millis = %d; want %d", got, ts)
 	}
 }

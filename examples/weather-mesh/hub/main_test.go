@@ -1,3 +1,5 @@
+//go:build !tinygo
+
 package main
 
 import (
@@ -11,8 +13,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package if a test leaks a goroutine.
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the package if a test leaks a goroutine. On js/wasm the
+// runtime parks one goroutine of its own to deliver JavaScript callbacks
+// (runtime.handleEvent); it is not a leak.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
+}
 
 func TestBadCommandLine(t *testing.T) {
 	tests := []struct {

@@ -1,6 +1,12 @@
+//go:build !js && !wasip1
+
+// These tests need TCP on loopback, which js/wasm and wasip1 do not have:
+// the broker listens on 127.0.0.1. The other targets run them.
+
 package mesh_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"slices"
@@ -94,8 +100,11 @@ func TestHubCollectsStations(t *testing.T) {
 		if k > 0 {
 			// Both sources sleep; wake them for the next sample.
 			for _, n := range slots {
-				if err := clocks[n].WaitSleepers(t.Context(), 2); err != nil {
-					t.Fatal(err)
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				err := clocks[n].WaitSleepers(ctx, 2)
+				cancel()
+				if err != nil {
+					t.Fatalf("slot %d: waiting for both sources to sleep: %v", n, err)
 				}
 				clocks[n].AdvanceToNext()
 			}
@@ -127,25 +136,28 @@ func TestHubCollectsStations(t *testing.T) {
 
 	for _, n := range slots {
 		g := got[n]
-		// The join fires on every input after the first pair: 2·samples−1
-		// times, each with the latest value of both inputs.
-		var dews []contracts.DewPoint
-		for range 2*samples - 1 {
-			dews = append(dews, recv(t, subs[n].dew))
-		}
+		// The join fires on every input once it has seen both, with the
+		// latest value of each: every dew point is the formula of some
+		// received pair, and the last one that of the last pair. How many
+		// fire depends on how the join's two input pumps interleave.
 		var possible []contracts.DewPoint
 		for _, tv := range g.temps {
 			for _, hv := range g.hums {
 				possible = append(possible, contracts.DewPointOf(tv, hv))
 			}
 		}
-		for i, d := range dews {
+		last := contracts.DewPointOf(g.temps[samples-1], g.hums[samples-1])
+		for i := 0; ; i++ {
+			if i == 2*samples-1 {
+				t.Fatalf("slot %d: %d dew points, none the formula of the last inputs %+v", n, i, last)
+			}
+			d := recv(t, subs[n].dew)
 			if !slices.Contains(possible, d) {
 				t.Errorf("slot %d: dew point %d %+v is not the formula of any received inputs", n, i, d)
 			}
-		}
-		if last, want := dews[len(dews)-1], contracts.DewPointOf(g.temps[samples-1], g.hums[samples-1]); last != want {
-			t.Errorf("slot %d: last dew point %+v; want %+v", n, last, want)
+			if d == last {
+				break
+			}
 		}
 		// The station published every sample, and the hub stored each
 		// of them in this slot only.
@@ -266,36 +278,5 @@ func TestHubRejects(t *testing.T) {
 	}
 	if n := strings.Count(out, "inbound payload failed to decode"); n != len(badTemps)+len(badHums) {
 		t.Errorf("%d rejections logged; want %d", n, len(badTemps)+len(badHums))
-	}
-}
-
-func TestHubConfig(t *testing.T) {
-	for _, slots := range []int{-1, contracts.MaxSlot + 2} {
-		if err := mesh.Hub(aimdb.New(nil), slots); err == nil {
-			t.Errorf("Hub(slots %d) = nil; want an error", slots)
-		}
-	}
-	db := aimdb.New(nil)
-	if err := mesh.Hub(db, 0); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := len(db.Records()), 3*mesh.DefaultSlots; got != want {
-		t.Errorf("Hub(slots 0) registered %d records; want %d", got, want)
-	}
-	// Without an MQTT connector the DB refuses to run, naming the links.
-	err := db.Validate()
-	if err == nil || !strings.Contains(err.Error(), "mqtt://station/+/temperature") {
-		t.Errorf("Validate without a connector = %v; want an error naming the link", err)
-	}
-	for _, tt := range []struct {
-		slot     int
-		interval time.Duration
-	}{{-1, time.Second}, {contracts.MaxSlot + 1, time.Second}, {1, 0}, {1, -time.Second}} {
-		if err := mesh.Station(aimdb.New(nil), tt.slot, tt.interval, nil); err == nil {
-			t.Errorf("Station(slot %d, interval %v) = nil; want an error", tt.slot, tt.interval)
-		}
-	}
-	if _, err := mesh.HubDialer("http://broker"); err == nil {
-		t.Errorf("HubDialer(http://broker) = nil error")
 	}
 }
