@@ -127,6 +127,8 @@ func TestErrors(t *testing.T) {
 			"aimdb: aimdb record get: want 1 argument(s) [KEY], got 0 (see aimdb record get --help)"},
 		{"unknown command", f.endpoint, []string{"bogus"}, 2,
 			`aimdb: unknown command "bogus" (see aimdb --help)`},
+		{"unknown subcommand", f.endpoint, []string{"record", "bogus"}, 2,
+			`aimdb: unknown command "bogus" for "aimdb record" (see aimdb record --help)`},
 		{"bad time", f.endpoint, []string{"record", "query", "#", "--since", "yesterday"}, 2,
 			`aimdb: --since "yesterday": want an RFC 3339 time, Unix milliseconds or a duration like 15m`},
 		{"bad format", f.endpoint, []string{"graph", "--format", "svg"}, 2,
@@ -156,6 +158,17 @@ func TestToken(t *testing.T) {
 	}
 	if r := runCLI(t, f.endpoint, "record", "get", "cfg", "--token", "s3cret", "-o", "json"); r.code != 0 || r.stdout != "{\"level\":1}\n" {
 		t.Errorf("with token: %+v", r)
+	}
+	env := func(k string) string {
+		return map[string]string{"AIMDB_CONNECT": f.endpoint, "AIMDB_TOKEN": "s3cret"}[k]
+	}
+	var stdout, stderr syncBuffer
+	if code := run(t.Context(), []string{"record", "get", "cfg"}, &stdout, &stderr, env); code != 0 {
+		t.Errorf("with AIMDB_TOKEN: exit %d, stderr %q", code, stderr.String())
+	}
+	run(t.Context(), []string{"--help"}, &stdout, &stderr, env)
+	if strings.Contains(stdout.String(), "s3cret") {
+		t.Errorf("--help shows the token from the environment")
 	}
 }
 

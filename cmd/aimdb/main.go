@@ -111,6 +111,9 @@ serial:///dev/tty…?baud=N.`,
 			return cmd.Help()
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.token == "" {
+				a.token = env("AIMDB_TOKEN") // not a flag default: --help would print it
+			}
 			if a.output != "table" && a.output != "json" {
 				return usagef("--output %q: want table or json", a.output)
 			}
@@ -134,7 +137,7 @@ serial:///dev/tty…?baud=N.`,
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.connect, "connect", connect, "AimX endpoint: unix:///path, tcp://host:port or serial:///dev/tty…; $AIMDB_CONNECT sets the default")
-	pf.StringVar(&a.token, "token", env("AIMDB_TOKEN"), "auth token sent in hello; $AIMDB_TOKEN sets the default")
+	pf.StringVar(&a.token, "token", "", "auth token sent in hello (default $AIMDB_TOKEN)")
 	pf.DurationVar(&a.timeout, "timeout", 5*time.Second, "time limit for connecting and for each request")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))

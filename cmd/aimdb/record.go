@@ -20,8 +20,11 @@ func newRecordCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "record",
 		Short: "List, read, write, drain and query records",
-		Args:  cobra.NoArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
 			return cmd.Help()
 		},
 	}
