@@ -13,7 +13,7 @@ import (
 
 // ErrRejected is wrapped by every error of the codecs' Decode methods: the
 // payload does not match its contract and must not be stored.
-var ErrRejected = errors.New("rejected payload")
+var ErrRejected = errors.New("contracts: rejected payload")
 
 var (
 	_ aimdb.Codec[Temperature] = TemperatureCodec{}
@@ -167,7 +167,7 @@ type decodeError struct {
 }
 
 func (e *decodeError) Error() string {
-	return "contracts: " + e.what + ": " + ErrRejected.Error() + ": " + e.msg
+	return "contracts: " + e.what + ": rejected payload: " + e.msg
 }
 
 func (e *decodeError) Unwrap() error { return ErrRejected }
