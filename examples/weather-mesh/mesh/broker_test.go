@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,12 +44,23 @@ func startBroker(t testing.TB) string {
 	if err := srv.Serve(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("broker close: %v", err)
-		}
-	})
+	t.Cleanup(func() { closeBroker(t, srv) })
 	return "mqtt://" + ln.Addr().String()
+}
+
+// closeBroker closes srv once its clients have gone. mochi-mqtt v2.7.9
+// races Close against the goroutines of connections still being torn down
+// (github.com/mochi-mqtt/server/issues/541, which -race reports); waiting
+// for the connected-clients count, which each connection's goroutine
+// decrements last, orders those goroutines before Close.
+func closeBroker(t testing.TB, srv *mochi.Server) {
+	deadline := time.Now().Add(5 * time.Second)
+	for atomic.LoadInt64(&srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := srv.Close(); err != nil {
+		t.Errorf("broker close: %v", err)
+	}
 }
 
 // publisher connects a plain MQTT 5 client to the broker, as a foreign

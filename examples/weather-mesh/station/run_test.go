@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -36,7 +38,16 @@ func TestRunShutsDown(t *testing.T) {
 	if err := srv.Serve(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer func() {
+		// mochi-mqtt v2.7.9 races Close against the goroutine of a
+		// connection still being torn down (mochi-mqtt/server#541);
+		// waiting for the connected-clients count orders it before Close.
+		deadline := time.Now().Add(5 * time.Second)
+		for atomic.LoadInt64(&srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		_ = srv.Close()
+	}()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
