@@ -74,9 +74,15 @@ func (c *clientConn) ReadFrame() ([]byte, error) {
 	return p, err
 }
 
-func (c *clientConn) WriteFrame(p []byte) error {
-	ctx, cancel := context.WithTimeout(c.ctx, clientWriteTimeout)
+func (c *clientConn) WriteFrame(p []byte) error { return c.writeFrame(c.ctx, p) }
+
+// writeFrame writes one frame, bounded by ctx and the write timeout. A
+// write that ctx interrupts closes the connection.
+func (c *clientConn) writeFrame(ctx context.Context, p []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, clientWriteTimeout)
 	defer cancel()
+	stop := context.AfterFunc(c.ctx, cancel)
+	defer stop()
 	return c.ws.Write(ctx, websocket.MessageText, p)
 }
 

@@ -151,7 +151,7 @@ func (s *session) Close() error {
 	return nil
 }
 
-func (s *session) write(f *aimx.Frame) error {
+func (s *session) write(ctx context.Context, f *aimx.Frame) error {
 	b, err := f.AppendJSON(nil)
 	if err != nil {
 		return err
@@ -163,14 +163,16 @@ func (s *session) write(f *aimx.Frame) error {
 		return connector.ErrNotConnected
 	default:
 	}
-	if err := s.c.WriteFrame(b); err != nil {
+	if err := s.c.writeFrame(ctx, b); err != nil {
 		s.end()
 		return fmt.Errorf("%w: %v", connector.ErrNotConnected, err)
 	}
 	return nil
 }
 
-// Publish sends the payload as a write frame to the message's topic.
+// Publish sends the payload as a write frame to the message's topic. It
+// returns once the frame is written; a write that ctx interrupts ends
+// the session.
 func (s *session) Publish(ctx context.Context, m *connector.Message) error {
 	payload := json.RawMessage(m.Payload)
 	if !json.Valid(payload) {
@@ -180,7 +182,7 @@ func (s *session) Publish(ctx context.Context, m *connector.Message) error {
 		}
 		payload = b
 	}
-	return s.write(&aimx.Frame{T: aimx.TagWrite, Topic: m.Topic, Payload: payload})
+	return s.write(ctx, &aimx.Frame{T: aimx.TagWrite, Topic: m.Topic, Payload: payload})
 }
 
 // Subscribe sends a sub frame and waits for the server's
@@ -192,7 +194,7 @@ func (s *session) Subscribe(ctx context.Context, l *connector.Link, deliver func
 	s.mu.Lock()
 	s.subs[sid] = sub
 	s.mu.Unlock()
-	if err := s.write(&aimx.Frame{T: aimx.TagSub, ID: id, Topic: l.Topic}); err != nil {
+	if err := s.write(ctx, &aimx.Frame{T: aimx.TagSub, ID: id, Topic: l.Topic}); err != nil {
 		return err
 	}
 	t := time.NewTimer(s.d.opts.SubscribeTimeout)
@@ -281,7 +283,7 @@ func (s *session) keepalive() {
 			return
 		case time.Since(last) >= k && (pinged.IsZero() || !last.Before(pinged)):
 			pinged = time.Now()
-			if err := s.write(&aimx.Frame{T: aimx.TagPing}); err != nil && !errors.Is(err, connector.ErrNotConnected) {
+			if err := s.write(context.Background(), &aimx.Frame{T: aimx.TagPing}); err != nil && !errors.Is(err, connector.ErrNotConnected) {
 				s.end()
 			}
 		}

@@ -7,11 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/connector/websocket"
 )
 
 // TestTranscript checks the WebSocket dialect frame by frame: the
@@ -135,5 +137,33 @@ func TestHealthAndVersion(t *testing.T) {
 		if got := strings.TrimSpace(string(body)); got != tc.want || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("GET %s = %s (%s); want %s", tc.path, got, resp.Header.Get("Content-Type"), tc.want)
 		}
+	}
+}
+
+// TestServe runs the standalone server: Serve answers on the listener
+// until its context ends, then returns with every connection closed.
+func TestServe(t *testing.T) {
+	h := startHub(t, nil, nil)
+	h.hum1.Produce(42)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd := websocket.NewHandler(h.srv, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hd.Serve(ctx, ln) }()
+	c := dialRaw(t, "ws://"+ln.Addr().String()+"/ws?v=3.0", nil)
+	c.send(`{"t":"req","id":1,"method":"record.get","params":{"name":"station.1.humidity"}}`)
+	c.expect(`{"t":"reply","id":1,"ok":42}`)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, _, err := c.ws.Read(testCtx(t)); err == nil {
+		t.Fatal("the connection outlived Serve")
+	}
+	if hd.Clients() != 0 {
+		t.Fatalf("%d clients after Serve returned", hd.Clients())
 	}
 }
