@@ -1,12 +1,19 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/aimdbtest"
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/codec"
 )
 
 // TestCommands runs each read command against the fixture, in both
@@ -220,5 +227,56 @@ func TestCompleteKeys(t *testing.T) {
 	r = runCLI(t, f.endpoint, "__complete", "record", "set", "")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "cfg\ncmd.box\n:4\n") {
 		t.Errorf("writable completion = %+v", r)
+	}
+}
+
+// TestRecordListLarge lists a weather hub's 192 records: sorted by key
+// with numeric segments in numeric order, in fixed-width columns.
+func TestRecordListLarge(t *testing.T) {
+	db := aimdb.New(nil)
+	for n := range 64 {
+		for _, m := range []string{"temperature", "humidity", "dew_point"} {
+			r, err := aimdb.Register(db, aimdb.NewKey[Temp](fmt.Sprintf("station.%d.%s", n, m)), aimdb.Ring(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RemoteAccess(codec.JSON[Temp]{})
+		}
+	}
+	stop := aimdbtest.Start(t, db)
+	defer stop()
+	ln, fr, err := aimx.Listen("tcp://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- aimx.NewServer(db, nil).Serve(ctx, ln, fr) }()
+	defer func() { cancel(); <-done }()
+
+	r := runCLI(t, "tcp://"+ln.Addr().String(), "record", "list")
+	rows := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(rows) != 193 {
+		t.Fatalf("exit %d, %d lines, stderr %q", r.code, len(rows), r.stderr)
+	}
+	var keys []string
+	col := strings.Index(rows[0], "TYPE")
+	for _, row := range rows[1:] {
+		keys = append(keys, strings.Fields(row)[0])
+		if row[col-2:col] != "  " || row[col] == ' ' {
+			t.Errorf("row %q: the TYPE column does not start at %d", row, col)
+		}
+	}
+	want := []string{"station.0.dew_point", "station.0.humidity", "station.0.temperature", "station.1.dew_point"}
+	if !slices.Equal(keys[:4], want) || keys[6] != "station.2.dew_point" || keys[191] != "station.63.temperature" {
+		t.Errorf("keys = %v … %v", keys[:7], keys[185:])
+	}
+	r = runCLI(t, "tcp://"+ln.Addr().String(), "record", "list", "-o", "json")
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil || len(raw) != 192 || raw[0]["record_key"] != "station.0.temperature" {
+		t.Errorf("-o json: %d rows, first %v, %v (want the server's registration order)", len(raw), raw[0]["record_key"], err)
+	}
+	if _, ok := raw[0]["produced_count"]; !ok {
+		t.Errorf("-o json rows lack the counters: %v", raw[0])
 	}
 }

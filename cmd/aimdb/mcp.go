@@ -260,7 +260,7 @@ func (b *mcpBackend) getRecord(ctx context.Context, _ *mcp.CallToolRequest, in r
 
 type setRecordIn struct {
 	RecordName string `json:"record_name" jsonschema:"the record key"`
-	Value      any    `json:"value" jsonschema:"the new value, as JSON in the record's encoding"`
+	Value      any    `json:"value" jsonschema:"the new value itself in the record's JSON encoding (an object, number or string), not a string holding JSON"`
 }
 
 type setRecordOut struct {

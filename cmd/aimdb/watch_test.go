@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -209,5 +210,59 @@ func TestWatchTerminal(t *testing.T) {
 	}
 	if s := screen(); !strings.Contains(s, "watch: 8 update(s) from 3 record(s), 0 lost") {
 		t.Errorf("no summary after Ctrl-C\n%s", s)
+	}
+}
+
+// TestWatchCountsLoss produces a burst faster than the subscription
+// can carry: every value is either printed or counted as lost.
+func TestWatchCountsLoss(t *testing.T) {
+	f := startFixture(t, &aimx.ServerOptions{EventQueue: 1})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stderr, done := startWatch(ctx, f.endpoint, "sensors.temp", "-o", "json")
+	// The subscription is open once the watch is connected and the
+	// server counts the session's reader; a ring subscription starts at
+	// the head, so wait for a first value to arrive.
+	waitFor(t, "the first value", func() bool {
+		if lines(stdout.String()) > 0 {
+			return true
+		}
+		f.temp.Produce(Temp{Celsius: -1})
+		time.Sleep(5 * time.Millisecond)
+		return false
+	})
+	first := lines(stdout.String())
+	var seen uint64 // values printed or counted lost, after the first ones
+	const burst = 10000
+	for i := range burst {
+		if err := f.temp.Produce(Temp{Celsius: float64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Values lost at the very end show only as the gap before the next
+	// value: let the burst drain, then produce one more.
+	time.Sleep(200 * time.Millisecond)
+	if err := f.temp.Produce(Temp{Celsius: -2}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the last value", func() bool { return strings.HasSuffix(stdout.String(), `"data":{"celsius":-2}}`+"\n") })
+	cancel()
+	<-done
+	var lost uint64
+	for i, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var u struct{ Lost uint64 }
+		if err := json.Unmarshal([]byte(l), &u); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if i >= first {
+			seen += 1 + u.Lost
+			lost += u.Lost
+		}
+	}
+	if seen != burst+1 || lost == 0 {
+		t.Errorf("printed+lost = %d, lost %d; want %d with some lost", seen, lost, burst+1)
+	}
+	if !strings.Contains(stderr.String(), fmt.Sprintf(", %d lost\n", lost)) {
+		t.Errorf("summary %q does not report %d lost", stderr.String(), lost)
 	}
 }
