@@ -32,15 +32,9 @@ func TestCommands(t *testing.T) {
 		{"record_query_bounds", []string{"record", "query", "sensors.temp", "--since", "2025-08-01T10:40:30Z", "--until", "1754044900000"}},
 		{"record_query_limit", []string{"record", "query", "#", "--limit", "1"}},
 		{"graph_tree", []string{"graph"}},
-		{"graph_dot", []string{"graph", "--format", "dot"}},
-		{"graph_mermaid", []string{"graph", "--format", "mermaid"}},
-		{"graph_json", []string{"graph", "--format", "json"}},
 	} {
 		for _, format := range []string{"table", "json"} {
 			t.Run(tc.name+"/"+format, func(t *testing.T) {
-				if strings.HasPrefix(tc.name, "graph_") && tc.name != "graph_tree" && format == "json" {
-					return // --format decides
-				}
 				r := runCLI(t, f.endpoint, append(tc.args, "-o", format)...)
 				if r.code != 0 || r.stderr != "" {
 					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
@@ -48,6 +42,15 @@ func TestCommands(t *testing.T) {
 				golden(t, tc.name+"."+format, mask(r.stdout, f.endpoint))
 			})
 		}
+	}
+	for _, format := range []string{"dot", "mermaid", "json"} {
+		t.Run("graph/"+format, func(t *testing.T) {
+			r := runCLI(t, f.endpoint, "graph", "--format", format)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			golden(t, "graph."+format, r.stdout)
+		})
 	}
 }
 
