@@ -113,6 +113,7 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 	for _, r := range after {
 		cur[r.RecordKey] = r
 	}
+	counters := hasCounters(after)
 	var fs []finding
 	add := func(kind, key, format string, args ...any) {
 		fs = append(fs, finding{Kind: kind, Record: key, Detail: fmt.Sprintf(format, args...)})
@@ -128,7 +129,7 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 			if age := now.Sub(ts); age > staleAfter {
 				add("stale", r.RecordKey, "newest value is %s old (timestamp %s), older than %s", age.Round(time.Second), ts.UTC().Format(time.RFC3339), staleAfter)
 			}
-		} else if seen && r.ProducedCount == p.ProducedCount {
+		} else if counters && seen && r.ProducedCount == p.ProducedCount {
 			switch o.Kind {
 			case "source":
 				add("stale", r.RecordKey, "produced count stayed at %d for %s although its source should write it", r.ProducedCount, interval)

@@ -368,3 +368,18 @@ func TestMCPHTTP(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestNoCounters checks rows from a server that sends no counters
+// (AimDB without observability): no staleness is guessed, and the table
+// shows "-".
+func TestNoCounters(t *testing.T) {
+	rows := []aimx.RecordInfo{{RecordKey: "a", Origin: json.RawMessage(`"source"`), BufferType: "single_latest", ProducerCount: 1}}
+	if fs := diagnose(rows, rows, nil, time.Now(), time.Second, time.Minute, time.Millisecond); len(fs) != 0 {
+		t.Errorf("findings without counters: %v", fs)
+	}
+	var b strings.Builder
+	recordTable(rows).write(&b)
+	if want := "KEY  TYPE  BUFFER  ORIGIN  PROD/CONS  PRODUCED/DROPPED  WRITABLE\na          latest  source  1/0        -                 -\n"; b.String() != want {
+		t.Errorf("table:\n%q\nwant:\n%q", b.String(), want)
+	}
+}

@@ -89,16 +89,29 @@ func recordTable(rows []aimx.RecordInfo) *table {
 	rows = slices.Clone(rows)
 	slices.SortStableFunc(rows, func(x, y aimx.RecordInfo) int { return compareKeys(x.RecordKey, y.RecordKey) })
 	t := &table{header: []string{"KEY", "TYPE", "BUFFER", "ORIGIN", "PROD/CONS", "PRODUCED/DROPPED", "WRITABLE"}}
+	known := hasCounters(rows)
 	for _, r := range rows {
 		w := "-"
 		if r.Writable {
 			w = "yes"
 		}
+		counts := "-"
+		if known {
+			counts = fmt.Sprintf("%d/%d", r.ProducedCount, r.DroppedCount)
+		}
 		t.add(r.RecordKey, r.Name, bufferText(r.BufferType, r.BufferCapacity), originText(r.Origin),
-			fmt.Sprintf("%d/%d", r.ProducerCount, r.ConsumerCount),
-			fmt.Sprintf("%d/%d", r.ProducedCount, r.DroppedCount), w)
+			fmt.Sprintf("%d/%d", r.ProducerCount, r.ConsumerCount), counts, w)
 	}
 	return t
+}
+
+// hasCounters reports whether the server sent buffer counters: Go
+// servers always do, AimDB's only when built with observability, and
+// then with an occupancy for rings.
+func hasCounters(rows []aimx.RecordInfo) bool {
+	return slices.ContainsFunc(rows, func(r aimx.RecordInfo) bool {
+		return r.Occupancy != nil || r.ProducedCount > 0 || r.DroppedCount > 0
+	})
 }
 
 // compareKeys orders record keys segment by segment, numeric segments by
