@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/spf13/cobra"
+
+	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/connector"
+	"github.com/aimdb-go/aimdb/connector/websocket"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
+)
+
+func init() { extraCommands = append(extraCommands, newDemoCmd) }
+
+// demoConfig is the demo's command line.
+type demoConfig struct {
+	stations   int
+	interval   time.Duration
+	mqttListen string   // the embedded broker's address, when broker is empty
+	broker     string   // an external broker's URL
+	aimx       []string // AimX endpoints
+	http       string   // the dashboard's address
+	slots      int
+	verbose    bool
+}
+
+func newDemoCmd(a *app) *cobra.Command {
+	cfg := demoConfig{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the weather mesh: stations, an MQTT broker, a hub and a live dashboard",
+		Long: `demo runs the weather mesh in one process, with no external service:
+an embedded MQTT broker, simulated weather stations (each its own DB)
+publishing temperature and humidity to it, and the hub DB that subscribes,
+migrates old payloads, rejects bad ones and joins each station's dew point.
+The hub is served over AimX (for aimdb and its MCP server) and, with a
+live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
+		Example: `  aimdb demo
+  aimdb demo --stations 5 --interval 500ms
+  aimdb demo --broker mqtt://127.0.0.1:1883 --aimx unix:///tmp/aimdb.sock`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.check(); err != nil {
+				return err
+			}
+			level := slog.LevelWarn
+			if cfg.verbose {
+				level = slog.LevelInfo
+			}
+			log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+			d, err := startDemo(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			d.banner(a.stdout)
+			return d.wait()
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&cfg.stations, "stations", 3, "number of simulated stations, in slots 1..n")
+	f.DurationVar(&cfg.interval, "interval", time.Second, "time between a station's readings")
+	f.StringVar(&cfg.mqttListen, "mqtt-listen", "127.0.0.1:1883", "address of the embedded MQTT broker")
+	f.StringVar(&cfg.broker, "broker", "", "use the external MQTT broker at this URL instead of the embedded one")
+	f.StringArrayVar(&cfg.aimx, "aimx", []string{DefaultEndpoint}, "AimX endpoint to serve the hub on (repeatable): tcp://host:port or unix:///path")
+	f.StringVar(&cfg.http, "http", "127.0.0.1:8080", "address of the dashboard and the AimX WebSocket (/ws)")
+	f.IntVar(&cfg.slots, "slots", mesh.DefaultSlots, "size of the hub's slot pool")
+	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
+	return cmd
+}
+
+func (c demoConfig) check() error {
+	switch {
+	case c.slots < 1 || c.slots > contracts.MaxSlot+1:
+		return usagef("--slots %d: want 1 to %d", c.slots, contracts.MaxSlot+1)
+	case c.stations < 0 || c.stations >= c.slots:
+		return usagef("--stations %d: want 0 to %d (stations use slots 1..n of the %d-slot pool)", c.stations, c.slots-1, c.slots)
+	case c.interval <= 0:
+		return usagef("--interval %v: want a positive duration", c.interval)
+	case len(c.aimx) == 0:
+		return usagef("--aimx: give at least one endpoint")
+	}
+	for _, ep := range c.aimx {
+		e, err := aimx.ParseEndpoint(ep)
+		if err != nil {
+			return &usageError{fmt.Errorf("--aimx: %w", err)}
+		}
+		if e.Scheme == "serial" {
+			return usagef("--aimx %s: the demo serves tcp:// and unix:// endpoints", ep)
+		}
+	}
+	return nil
+}
+
+// demo is a running weather mesh.
+type demo struct {
+	cfg       demoConfig
+	brokerURL string   // what the DBs dial
+	embedded  bool     // the broker runs in this process
+	aimx      []string // the AimX endpoints, with the ports bound
+	httpURL   string   // the dashboard
+	hub       *aimdb.DB
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+}
+
+// startDemo binds every listener first, so that an address in use fails
+// before anything runs, with an error naming the flag to change. Then it
+// starts the broker, the hub, its servers and the stations.
+func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, error) {
+	d := &demo{cfg: cfg, brokerURL: cfg.broker}
+	var closers []io.Closer
+	fail := func(err error) (*demo, error) {
+		for _, c := range closers {
+			c.Close()
+		}
+		return nil, err
+	}
+	inUse := func(flag, addr string, err error) error {
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+			return &usageError{fmt.Errorf("%s %s: the address is in use (another demo or broker running?); choose another with %s", flag, addr, flag)}
+		}
+		return &usageError{fmt.Errorf("%s %s: %w", flag, addr, err)}
+	}
+
+	var mqttLn net.Listener
+	if cfg.broker == "" {
+		ln, err := net.Listen("tcp", cfg.mqttListen)
+		if err != nil {
+			return fail(inUse("--mqtt-listen", cfg.mqttListen, err))
+		}
+		closers = append(closers, ln)
+		mqttLn = ln
+		d.embedded = true
+		d.brokerURL = "mqtt://" + ln.Addr().String()
+	}
+	type aimxLn struct {
+		ln net.Listener
+		f  aimx.Framing
+	}
+	var aimxLns []aimxLn
+	for _, ep := range cfg.aimx {
+		ln, f, err := aimx.Listen(ep)
+		if err != nil {
+			return fail(inUse("--aimx", ep, err))
+		}
+		closers = append(closers, ln)
+		aimxLns = append(aimxLns, aimxLn{ln, f})
+		if f == aimx.LengthPrefixed {
+			d.aimx = append(d.aimx, "tcp://"+ln.Addr().String())
+		} else {
+			d.aimx = append(d.aimx, ep)
+		}
+	}
+	httpLn, err := net.Listen("tcp", cfg.http)
+	if err != nil {
+		return fail(inUse("--http", cfg.http, err))
+	}
+	closers = append(closers, httpLn)
+	d.httpURL = "http://" + httpLn.Addr().String() + "/"
+
+	// The hub.
+	hubDialer, err := mesh.HubDialer(d.brokerURL)
+	if err != nil {
+		return fail(&usageError{fmt.Errorf("--broker: %w", err)})
+	}
+	hub := aimdb.New(&aimdb.Options{
+		Connectors:      map[string]connector.Dialer{"mqtt": hubDialer},
+		Logger:          log.With("db", "hub"),
+		ShutdownTimeout: time.Second,
+	})
+	if err := mesh.Hub(hub, cfg.slots); err != nil {
+		return fail(err)
+	}
+	d.hub = hub
+	var stations []*aimdb.DB
+	for n := 1; n <= cfg.stations; n++ {
+		sd, err := mesh.StationDialer(d.brokerURL, n)
+		if err != nil {
+			return fail(&usageError{fmt.Errorf("--broker: %w", err)})
+		}
+		db := aimdb.New(&aimdb.Options{
+			Connectors:      map[string]connector.Dialer{"mqtt": sd},
+			Logger:          log.With("db", fmt.Sprintf("station-%d", n)),
+			ShutdownTimeout: time.Second,
+		})
+		if err := mesh.Station(db, n, cfg.interval, nil); err != nil {
+			return fail(err)
+		}
+		stations = append(stations, db)
+	}
+
+	ctx, d.cancel = context.WithCancel(ctx)
+	// The DBs stop first, so that they leave the broker cleanly; then the
+	// broker closes.
+	var dbs sync.WaitGroup
+	runDB := func(db *aimdb.DB) {
+		dbs.Add(1)
+		d.run(func() error {
+			defer dbs.Done()
+			return db.Run(ctx)
+		})
+	}
+	if mqttLn != nil {
+		blog := log.With("component", "mqtt-broker")
+		if !cfg.verbose {
+			blog = slog.New(slog.DiscardHandler) // it logs every client disconnect as a warning
+		}
+		broker := mochi.New(&mochi.Options{Logger: blog, InlineClient: false})
+		if err := broker.AddHook(new(auth.AllowHook), nil); err != nil {
+			return fail(err)
+		}
+		if err := broker.AddListener(listeners.NewNet("demo", mqttLn)); err != nil {
+			return fail(err)
+		}
+		if err := broker.Serve(); err != nil {
+			return fail(err)
+		}
+		d.wg.Go(func() {
+			<-ctx.Done()
+			dbs.Wait()
+			// mochi's Close races with connections still closing
+			// (mochi-mqtt/server#541): let the clients leave first.
+			for i := 0; i < 50 && atomic.LoadInt64(&broker.Info.ClientsConnected) > 0; i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
+			broker.Close()
+		})
+	}
+
+	srv := aimx.NewServer(hub, &aimx.ServerOptions{Logger: log.With("component", "aimx")})
+	for _, l := range aimxLns {
+		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
+	}
+	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{Logger: log.With("component", "websocket")})
+	mux := ws.Mux()
+	mux.Handle("/", dashboard.Handler())
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	d.run(func() error {
+		errc := make(chan error, 1)
+		go func() { errc <- hs.Serve(httpLn) }()
+		select {
+		case err := <-errc:
+			ws.Close()
+			return fmt.Errorf("--http %s: %w", cfg.http, err)
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		ws.Close()
+		_ = hs.Shutdown(sctx)
+		<-errc
+		return nil
+	})
+	runDB(hub)
+	for _, db := range stations {
+		runDB(db)
+	}
+	return d, nil
+}
+
+// run runs f until the demo stops; an error from f stops the demo.
+func (d *demo) run(f func() error) {
+	d.wg.Go(func() {
+		if err := f(); err != nil {
+			d.mu.Lock()
+			d.errs = append(d.errs, err)
+			d.mu.Unlock()
+			d.cancel()
+		}
+	})
+}
+
+// stop stops the demo and waits for every part to finish.
+func (d *demo) stop() error {
+	d.cancel()
+	return d.wait()
+}
+
+// wait waits until the demo stopped (its context ended or a part failed)
+// and returns the first failure.
+func (d *demo) wait() error {
+	d.wg.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return errors.Join(d.errs...)
+}
+
+func (d *demo) banner(w io.Writer) {
+	broker := d.brokerURL + " (embedded)"
+	if !d.embedded {
+		broker = d.brokerURL
+	}
+	ws := "ws://" + strings.TrimPrefix(strings.TrimSuffix(d.httpURL, "/"), "http://") + "/ws"
+	fmt.Fprintf(w, `AimDB weather mesh demo
+
+  MQTT broker     %s
+  stations        %d, in slots 1..%d, a reading every %v
+  hub             %d records: station.<n>.{temperature,humidity,dew_point} for n in 0..%d
+  AimX            %s (read-only)
+  dashboard       %s
+  AimX WebSocket  %s
+
+Next:
+  open %s
+  aimdb%s record list
+  aimdb%s watch 'station.*.dew_point'
+  (from a checkout: go run ./cmd/aimdb …)
+
+Ctrl-C stops the demo.
+`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, 3*d.cfg.slots, d.cfg.slots-1,
+		strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.connectFlag(), d.connectFlag())
+}
+
+// connectFlag is the --connect the next commands need, or nothing when
+// the default endpoint is served.
+func (d *demo) connectFlag() string {
+	for _, ep := range d.aimx {
+		if ep == DefaultEndpoint {
+			return ""
+		}
+	}
+	return " --connect " + d.aimx[0]
+}

@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
+)
+
+// freeDemo is a demo configuration on free loopback ports.
+func freeDemo(t *testing.T, stations int) demoConfig {
+	return demoConfig{
+		stations:   stations,
+		interval:   50 * time.Millisecond,
+		mqttListen: "127.0.0.1:0",
+		aimx:       []string{"tcp://127.0.0.1:0", "unix://" + t.TempDir() + "/hub.sock"},
+		http:       "127.0.0.1:0",
+		slots:      16,
+	}
+}
+
+func startTestDemo(t *testing.T, cfg demoConfig) *demo {
+	t.Helper()
+	d, err := startDemo(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		start := time.Now()
+		if err := d.stop(); err != nil {
+			t.Errorf("demo: %v", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("the demo took %v to stop; want under 2 s", took)
+		}
+	})
+	return d
+}
+
+// TestDemoEndToEnd runs the demo and checks, through AimX, that every
+// station's three hub records update and that each dew point is the
+// formula applied to the readings it was joined from.
+func TestDemoEndToEnd(t *testing.T) {
+	const stations = 3
+	d := startTestDemo(t, freeDemo(t, stations))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, ep := range d.aimx {
+		c, err := aimx.Dial(ctx, ep, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+
+		for n := 1; n <= stations; n++ {
+			// Each record must change: two values with different timestamps.
+			for _, key := range []string{contracts.KeyName(n, contracts.KindTemperature), contracts.KeyName(n, contracts.KindHumidity), contracts.KeyName(n, contracts.KindDewPoint)} {
+				first := waitValue(t, ctx, c, key, 0)
+				waitValue(t, ctx, c, key, first)
+			}
+		}
+	}
+
+	// Every dew point equals the formula over a temperature and a humidity
+	// the hub received, and carries the later of their timestamps.
+	c, err := aimx.Dial(ctx, d.aimx[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.Subscribe(ctx, "station.1.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var temps []contracts.Temperature
+	var hums []contracts.Humidity
+	var dews []contracts.DewPoint
+	for len(dews) < 12 {
+		u, err := s.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var err2 error
+		switch u.Topic {
+		case contracts.KeyName(1, contracts.KindTemperature):
+			var v contracts.Temperature
+			err2 = json.Unmarshal(u.Data, &v)
+			temps = append(temps, v)
+		case contracts.KeyName(1, contracts.KindHumidity):
+			var v contracts.Humidity
+			err2 = json.Unmarshal(u.Data, &v)
+			hums = append(hums, v)
+		default:
+			var v contracts.DewPoint
+			err2 = json.Unmarshal(u.Data, &v)
+			dews = append(dews, v)
+		}
+		if err2 != nil {
+			t.Fatalf("%s: %s: %v", u.Topic, u.Data, err2)
+		}
+	}
+	s.Close()
+	// The first dew points may come from inputs received before the
+	// subscription; every later one must be explained.
+	for _, dp := range dews[3:] {
+		explained := false
+		for _, tv := range temps {
+			for _, hv := range hums {
+				if max(tv.Timestamp, hv.Timestamp) == dp.Timestamp && math.Abs(dp.Celsius-(tv.Celsius-(100-hv.Percent)/5)) < 1e-9 {
+					explained = true
+				}
+			}
+		}
+		if !explained {
+			t.Errorf("dew point %+v matches no received temperature and humidity (%d and %d received)", dp, len(temps), len(hums))
+		}
+	}
+}
+
+// waitValue polls record.get until key holds a value with a timestamp
+// other than not, and returns that timestamp.
+func waitValue(t *testing.T, ctx context.Context, c *aimx.Client, key string, not uint64) uint64 {
+	t.Helper()
+	for {
+		raw, err := c.Get(ctx, key)
+		if err == nil {
+			var v struct {
+				Timestamp uint64 `json:"timestamp"`
+			}
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatalf("%s: %s: %v", key, raw, err)
+			}
+			if v.Timestamp != 0 && v.Timestamp != not {
+				return v.Timestamp
+			}
+		} else if !errors.Is(err, aimx.ErrNotFound) {
+			t.Fatalf("%s: %v", key, err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: no new value: %v", key, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestDemoMigratesAndRejects publishes into the demo's broker as a foreign
+// station would: a v1 Fahrenheit reading is migrated, malformed ones are
+// rejected and counted, and the record keeps its value.
+func TestDemoMigratesAndRejects(t *testing.T) {
+	d := startTestDemo(t, freeDemo(t, 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := aimx.Dial(ctx, d.aimx[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitHubConnected(t, ctx, c)
+
+	publish := publisher(t, d.brokerURL)
+	publish("station/10/temperature", `{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`)
+	publish("station/10/humidity", `{"percent":50,"timestamp":1754044800000}`)
+	dew := waitDew(t, ctx, c, 10)
+	wantT := (70.5 - 32) * 5 / 9
+	if math.Abs(dew.Celsius-(wantT-10)) > 1e-9 || dew.Timestamp != 1754044800000 {
+		t.Errorf("dew point from a v1 reading = %+v; want %v °C", dew, wantT-10)
+	}
+	temp, err := aimx.Get(ctx, c, contracts.TemperatureKey(10))
+	if err != nil || math.Abs(temp.Celsius-wantT) > 1e-9 {
+		t.Errorf("migrated temperature = %+v, %v; want %v °C", temp, err, wantT)
+	}
+
+	before := decodeErrors(t, ctx, c)
+	bad := []string{
+		`{"celsius":30,"timestamp":1754044801000}`,                    // no schema_version
+		`{"schema_version":3,"celsius":30,"timestamp":1754044801000}`, // from the future
+		`{"schema_version":2,"celsius":"hot","timestamp":1754044801000}`,
+		`not json`,
+	}
+	for _, p := range bad {
+		publish("station/10/temperature", p)
+	}
+	// A good reading after the bad ones proves they were processed.
+	publish("station/11/temperature", `{"schema_version":2,"celsius":1,"timestamp":1754044802000}`)
+	for {
+		if _, err := c.Get(ctx, contracts.KeyName(11, contracts.KindTemperature)); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := decodeErrors(t, ctx, c); got-before != uint64(len(bad)) {
+		t.Errorf("decode errors went from %d to %d; want %d more", before, got, len(bad))
+	}
+	after, err := aimx.Get(ctx, c, contracts.TemperatureKey(10))
+	if err != nil || after != temp {
+		t.Errorf("after rejected payloads the record holds %+v, %v; want %+v", after, err, temp)
+	}
+}
+
+func waitDew(t *testing.T, ctx context.Context, c *aimx.Client, n int) contracts.DewPoint {
+	t.Helper()
+	for {
+		v, err := aimx.Get(ctx, c, contracts.DewPointKey(n))
+		if err == nil {
+			return v
+		}
+		if !errors.Is(err, aimx.ErrNotFound) {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no dew point for slot %d", n)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// hubLinks returns the hub's inbound MQTT links (they belong to slot 0).
+func hubLinks(t *testing.T, ctx context.Context, c *aimx.Client) []aimx.RecordInfo {
+	t.Helper()
+	rows, err := c.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []aimx.RecordInfo
+	for _, r := range rows {
+		if len(r.Links) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func decodeErrors(t *testing.T, ctx context.Context, c *aimx.Client) uint64 {
+	var n uint64
+	for _, r := range hubLinks(t, ctx, c) {
+		for _, l := range r.Links {
+			n += l.DecodeErrors
+		}
+	}
+	return n
+}
+
+func waitHubConnected(t *testing.T, ctx context.Context, c *aimx.Client) {
+	t.Helper()
+	for {
+		connected := 0
+		for _, r := range hubLinks(t, ctx, c) {
+			for _, l := range r.Links {
+				if l.Connected {
+					connected++
+				}
+			}
+		}
+		if connected == 2 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the hub never connected to the broker")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// publisher connects a plain MQTT 5 client to the broker, as a foreign
+// station would. publish returns once the broker acknowledged.
+func publisher(t *testing.T, brokerURL string) func(topic, payload string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(brokerURL, "mqtt://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "foreign-station", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Disconnect(&paho.Disconnect{})
+		<-c.Done()
+	})
+	return func(topic, payload string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
+			t.Fatalf("publish %s: %v", topic, err)
+		}
+	}
+}
+
+// TestDemoAddressInUse: a busy port fails before anything starts, with
+// one error naming the flag to change; nothing is left bound.
+func TestDemoAddressInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, flag := range []string{"--mqtt-listen", "--aimx", "--http"} {
+		cfg := freeDemo(t, 1)
+		switch flag {
+		case "--mqtt-listen":
+			cfg.mqttListen = busy.Addr().String()
+		case "--aimx":
+			cfg.aimx = []string{"tcp://" + busy.Addr().String()}
+		case "--http":
+			cfg.http = busy.Addr().String()
+		}
+		_, err := startDemo(context.Background(), cfg, slog.New(slog.DiscardHandler))
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), flag) || !strings.Contains(err.Error(), "in use") {
+			t.Errorf("%s on a busy port: %v; want a usage error naming the flag", flag, err)
+		}
+	}
+}
+
+// TestDemoCommand runs `aimdb demo` through the command line: it prints
+// where everything runs and the next commands, and stops on Ctrl-C.
+func TestDemoCommand(t *testing.T) {
+	var out syncBuffer
+	var errOut bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"demo", "--stations", "2", "--mqtt-listen", "127.0.0.1:0",
+			"--aimx", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0"}, &out, &errOut, func(string) string { return "" })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Ctrl-C stops the demo") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner; stdout %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, want := range []string{"(embedded)", "stations        2, in slots 1..2", "http://127.0.0.1:", "ws://127.0.0.1:", "/ws", "record list", "watch 'station.*.dew_point'"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out.String())
+		}
+	}
+	start := time.Now()
+	cancel()
+	if c := <-code; c != 0 {
+		t.Errorf("exit status %d after Ctrl-C; stderr %q", c, errOut.String())
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("stopping took %v", took)
+	}
+	if bad := run(context.Background(), []string{"demo", "--stations", "99"}, &out, &errOut, func(string) string { return "" }); bad != 2 {
+		t.Errorf("--stations 99: exit status %d, want 2", bad)
+	}
+	if !strings.Contains(errOut.String(), "--stations 99") {
+		t.Errorf("stderr %q does not name the flag", errOut.String())
+	}
+}
