@@ -151,6 +151,9 @@ type Handler struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 
+	muxOnce sync.Once
+	mux     *http.ServeMux
+
 	mu      sync.Mutex
 	closed  bool
 	wg      sync.WaitGroup // one per served connection
@@ -293,19 +296,23 @@ type Health struct {
 	UptimeSecs int64  `json:"uptime_secs"`
 }
 
-// Mux returns a mux with the handler at its Path ("/ws"), GET /health
-// (Health as JSON) and GET /version ({"aimx":"3.0"}). Add routes of
-// your own to it.
+// Mux returns the handler's mux, the same one on every call: the
+// handler at its Path ("/ws"), GET /health (Health as JSON) and GET
+// /version ({"aimx":"3.0"}). Routes added to it, such as a page that
+// connects to the hub, are served by Serve and ListenAndServe too.
 func (h *Handler) Mux() *http.ServeMux {
-	m := http.NewServeMux()
-	m.Handle(h.opts.Path, h)
-	m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, Health{Status: "ok", Clients: h.Clients(), UptimeSecs: int64(time.Since(h.start).Seconds())})
+	h.muxOnce.Do(func() {
+		m := http.NewServeMux()
+		m.Handle(h.opts.Path, h)
+		m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, Health{Status: "ok", Clients: h.Clients(), UptimeSecs: int64(time.Since(h.start).Seconds())})
+		})
+		m.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, map[string]string{"aimx": aimx.Version})
+		})
+		h.mux = m
 	})
-	m.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]string{"aimx": aimx.Version})
-	})
-	return m
+	return h.mux
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -25,7 +25,14 @@
 //	            "refused: denied" on a read-only hub
 //	after-write the record's value read back after the attempt
 //
-// Build and serve it with a hub, as browser_test.go does:
+// To see it, run the example hub, which builds the module and serves it
+// with simulated weather stations, and open the page it prints:
+//
+//	go run ./examples/browser/hub
+//
+// To serve it from a hub of your own, build the module and serve it with
+// Go's loader and index.html next to a websocket.Handler at /ws, as
+// browser_test.go does:
 //
 //	GOOS=js GOARCH=wasm go build -o main.wasm ./examples/browser
 //	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" .
