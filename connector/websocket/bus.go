@@ -28,9 +28,10 @@ import (
 //     unwrapping, which applies only to writes of records.
 //
 // Topics and patterns use the AimX grammar ('.' separates segments, '*'
-// matches one, '#' any number). Link values get no late-join snapshot,
-// and a subscription to an exact topic that no record has is accepted
-// and waits for link values, once the DB has an outbound "ws://" link.
+// matches one, '#' any number). Link values get no late-join snapshot.
+// Once the DB has an outbound "ws://" link, a subscription to an exact
+// topic that no record has is accepted and waits for link values (up to
+// 32 such subscriptions per connection; more are answered "not_found").
 //
 // Records need no "ws://" link to be seen: every record opened with
 // RemoteAccess can be subscribed to by its key.

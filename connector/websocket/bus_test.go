@@ -4,6 +4,7 @@
 package websocket_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,5 +107,16 @@ func TestBus(t *testing.T) {
 	}
 	if v, err := cmds.TryRecv(); err == nil {
 		t.Fatalf("hub.cmd got %q too", v)
+	}
+
+	// Subscriptions to topics no record has are capped per connection.
+	w := dialRaw(t, url, nil)
+	for i := range 33 {
+		w.send(fmt.Sprintf(`{"t":"sub","id":%d,"topic":"later.%d"}`, i+1, i))
+		want := fmt.Sprintf(`{"t":"subscribed","sub":"%d"}`, i+1)
+		if i == 32 {
+			want = `{"t":"reply","id":33,"err":"not_found"}`
+		}
+		w.expect(want)
 	}
 }

@@ -146,7 +146,7 @@ func (c *serverConn) adjust(p []byte) []byte {
 		if s == nil || f.Err == "" {
 			return p
 		}
-		if s.state == subPending && f.Err == aimx.CodeNotFound {
+		if s.state == subPending && f.Err == aimx.CodeNotFound && c.busOnly() < maxBusOnlySubs {
 			// No record has that key: the topic is a "ws://" one.
 			s.state = subBusOnly
 			b, _ := (&aimx.Frame{T: aimx.TagSubscribed, Sub: id}).AppendJSON(nil)
@@ -172,6 +172,21 @@ func (c *serverConn) adjust(p []byte) []byte {
 		}
 	}
 	return p
+}
+
+// maxBusOnlySubs caps the subscriptions of one connection to exact
+// topics that no record has; the session's own cap does not see them.
+const maxBusOnlySubs = aimx.DefaultMaxSubscriptions
+
+// busOnly counts the subscriptions only link values feed; mu is held.
+func (c *serverConn) busOnly() int {
+	n := 0
+	for _, s := range c.subs {
+		if s.state == subBusOnly {
+			n++
+		}
+	}
+	return n
 }
 
 // enqueue queues a "ws://" link value for this client without blocking.
