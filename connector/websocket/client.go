@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -58,9 +59,9 @@ type clientConn struct {
 
 // dialFrames opens a WebSocket to the endpoint (already checked by
 // endpointURL) and returns it as a frame connection.
-func dialFrames(ctx context.Context, u *url.URL, token string) (*clientConn, error) {
+func dialFrames(ctx context.Context, u *url.URL, token string, hc *http.Client) (*clientConn, error) {
 	uc := *u // dialWS may add to the query
-	ws, err := dialWS(ctx, &uc, token)
+	ws, err := dialWS(ctx, &uc, token, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +94,8 @@ func (c *clientConn) Close() error {
 }
 
 // Dial connects an AimX client to a WebSocket server, such as a Handler
-// mounted at "ws://hub:8080/ws" ("wss://" for TLS), and returns it once
-// the upgrade succeeded. The client reconnects with backoff after a lost
+// mounted at "ws://hub:8080/ws" ("wss://" for TLS, verified with the
+// system roots), and returns it once the upgrade succeeded. The client reconnects with backoff after a lost
 // connection and subscribes its streams again (see aimx.Client).
 //
 // In opts (nil: defaults) Token is sent with the upgrade, as
@@ -120,7 +121,7 @@ func Dial(ctx context.Context, endpoint string, opts *aimx.ClientOptions) (*aimx
 	token := o.Token
 	o.NoHello = true
 	o.Dialer = func(ctx context.Context, _ string) (aimx.FrameConn, error) {
-		return dialFrames(ctx, u, token)
+		return dialFrames(ctx, u, token, nil)
 	}
 	return aimx.Dial(ctx, endpoint, &o)
 }

@@ -6,7 +6,10 @@ package websocket_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -218,5 +221,43 @@ func must[T any](v T, err error) func(t *testing.T) T {
 			t.Fatal(err)
 		}
 		return v
+	}
+}
+
+// TestTLS mirrors a record from a hub served over TLS ("wss://"), whose
+// certificate the test's HTTP client trusts.
+func TestTLS(t *testing.T) {
+	db := aimdb.New(nil)
+	hum := register(t, db, keyHum1, aimdb.Latest())
+	aimdbtest.Start(t, db)
+	hum.Produce(48)
+	h := websocket.NewHandler(aimx.NewServer(db, nil), nil)
+	ts := httptest.NewUnstartedServer(h.Mux())
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	ts.StartTLS()
+	defer ts.Close()
+	defer h.Close()
+	url := "wss" + strings.TrimPrefix(ts.URL, "https") + "/ws"
+
+	plain := must(websocket.NewDialer(url, nil))(t)
+	if _, err := plain.Dial(testCtx(t)); err == nil {
+		t.Fatal("a certificate the system roots do not know was accepted")
+	}
+	d := must(websocket.NewDialer(url, &websocket.DialerOptions{HTTPClient: ts.Client()}))(t)
+	mdb := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"ws-client": d}})
+	m := must(aimdb.Register(mdb, aimdb.NewKey[float64]("mirror"), aimdb.Latest()))(t)
+	m.LinkFrom("ws-client://station.1.humidity", codec.JSON[float64]{})
+	s := must(m.Subscribe())(t)
+	defer s.Close()
+	aimdbtest.Start(t, mdb)
+	hum.Produce(49) // the exact subscription of a Latest record starts with its value
+	for {
+		v, err := s.Recv(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == 49 {
+			break
+		}
 	}
 }

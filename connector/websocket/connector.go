@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
@@ -28,6 +29,11 @@ type DialerOptions struct {
 	// SubscribeTimeout bounds the wait for the server to acknowledge a
 	// subscription. Default 10 s.
 	SubscribeTimeout time.Duration
+	// HTTPClient makes the upgrade request, for example with the TLS
+	// configuration of a "wss://" server whose certificate the system
+	// roots do not verify. Default http.DefaultClient. The browser's
+	// WebSocket ignores it.
+	HTTPClient *http.Client
 }
 
 // A Dialer is the "ws-client" connector: it links records of a DB to
@@ -101,7 +107,7 @@ func (d *Dialer) ValidateLink(l *connector.Link) error {
 
 // Dial implements connector.Dialer.
 func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
-	c, err := dialFrames(ctx, d.u, d.opts.Token)
+	c, err := dialFrames(ctx, d.u, d.opts.Token, d.opts.HTTPClient)
 	if err != nil {
 		return nil, fmt.Errorf("websocket: dial %s: %w", d.u.Redacted(), err)
 	}

@@ -4,6 +4,7 @@ package websocket
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 
 	"github.com/coder/websocket"
@@ -11,8 +12,9 @@ import (
 
 // dialWS opens the WebSocket with the browser's (or Node's) WebSocket
 // object, which cannot set headers: the token travels as the query
-// parameter "token". The browser does not say why an upgrade failed.
-func dialWS(ctx context.Context, u *url.URL, token string) (*websocket.Conn, error) {
+// parameter "token", and the HTTP client is not used. The browser does
+// not say why an upgrade failed.
+func dialWS(ctx context.Context, u *url.URL, token string, _ *http.Client) (*websocket.Conn, error) {
 	if token != "" {
 		q := u.Query()
 		q.Set("token", token)

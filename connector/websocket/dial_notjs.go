@@ -12,14 +12,15 @@ import (
 	"github.com/coder/websocket"
 )
 
-// dialWS opens the WebSocket. The token travels in the Authorization
-// header; a refused upgrade is reported by its HTTP status.
-func dialWS(ctx context.Context, u *url.URL, token string) (*websocket.Conn, error) {
+// dialWS opens the WebSocket with hc (nil: http.DefaultClient). The
+// token travels in the Authorization header; a refused upgrade is
+// reported by its HTTP status.
+func dialWS(ctx context.Context, u *url.URL, token string, hc *http.Client) (*websocket.Conn, error) {
 	var h http.Header
 	if token != "" {
 		h = http.Header{"Authorization": {"Bearer " + token}}
 	}
-	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPHeader: h})
+	ws, resp, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPHeader: h, HTTPClient: hc})
 	if err != nil {
 		if resp != nil {
 			switch resp.StatusCode {
