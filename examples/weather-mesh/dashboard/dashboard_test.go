@@ -1,0 +1,366 @@
+// The test drives Chromium, a separate process, which js/wasm and
+// wasip1 do not have.
+//go:build !js && !wasip1
+
+package dashboard_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/aimdbtest"
+	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/connector"
+	"github.com/aimdb-go/aimdb/connector/connectortest"
+	"github.com/aimdb-go/aimdb/connector/websocket"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+var screenshot = flag.String("screenshot", "", "TestDashboard also writes a 1280×800 PNG of the page, with four simulated stations, to this file")
+
+// chromium is the browser the test drives (Debian's package).
+const chromium = "/usr/bin/chromium"
+
+// TestDashboard serves the page with a weather hub (mesh.Hub, every
+// record opened for remote access) and AimX's WebSocket at /ws, produces
+// readings for stations 1 and 2, and checks in headless Chromium that
+// the page is live, shows one card per station with its values and dew
+// point, follows a live update, and draws the station's record graph.
+func TestDashboard(t *testing.T) {
+	db, url := startHub(t, "")
+	now := time.Now()
+	reading(t, db, 1, 21.4, 58.2, now)
+	reading(t, db, 2, 18.7, 63.0, now)
+
+	b := newBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the connection to go live", `document.getElementById("status").dataset.state === "live" &&
+		document.getElementById("status-text").textContent === "Live"`)
+	b.wait("cards for stations 1 and 2, in order", `[...document.querySelectorAll(".card")].map(c => c.dataset.slot).join() === "1,2"`)
+	want := map[string]string{
+		metric(1, "temperature"): "21.4",
+		metric(1, "humidity"):    "58.2",
+		metric(1, "dew_point"):   dew(21.4, 58.2),
+		metric(2, "temperature"): "18.7",
+		metric(2, "humidity"):    "63.0",
+		metric(2, "dew_point"):   dew(18.7, 63.0),
+	}
+	for sel, v := range want {
+		b.wait(sel+" = "+v, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent === %q`, sel, v))
+	}
+	if got := b.text(`.card[data-slot="1"] .metric[data-kind="temperature"] .unit`); got != "°C" {
+		t.Errorf("temperature unit = %q, want °C", got)
+	}
+
+	// A live update replaces the value, and the join's dew point follows.
+	reading(t, db, 1, 22.6, 58.2, time.Now())
+	b.wait("the live temperature", fmt.Sprintf(`document.querySelector(%q).textContent === "22.6"`, metric(1, "temperature")))
+	b.wait("the live dew point", fmt.Sprintf(`document.querySelector(%q).textContent === %q`, metric(1, "dew_point"), dew(22.6, 58.2)))
+	if got := b.text(metric(2, "temperature")); got != "18.7" {
+		t.Errorf("station 2's temperature after station 1's update = %q, want 18.7", got)
+	}
+
+	// The record graph of station 1, from record.list: two MQTT links
+	// into the readings, joined into the dew point.
+	b.wait("the record graph", `document.querySelectorAll("#graph .node").length === 5`)
+	for _, node := range []string{"mqtt://station/+/temperature", "station/1/temperature", "mqtt://station/+/humidity", "station/1/humidity",
+		"station.1.temperature", "station.1.humidity", "station.1.dew_point"} {
+		if !strings.Contains(b.text("#graph"), node) {
+			t.Errorf("record graph has no node %s: %q", node, b.text("#graph"))
+		}
+	}
+	if got := b.text(`#graph .node-join .node-detail`); !strings.HasPrefix(got, "join") {
+		t.Errorf("dew point node says %q, want a join", got)
+	}
+	b.wait("the summary", `document.getElementById("stat-stations").textContent === "2" &&
+		document.getElementById("stat-live").textContent === "2"`)
+	if got := b.text("#stat-lost"); got != "0" {
+		t.Errorf("lost = %s, want 0", got)
+	}
+
+	if *screenshot != "" {
+		t.Run("screenshot", func(t *testing.T) { writeScreenshot(t, b, *screenshot) })
+	}
+}
+
+// writeScreenshot loads the page against a fresh hub, connected to an
+// MQTT broker as in the demo, with four simulated stations, one of which
+// stops reporting, and writes a PNG of it.
+func writeScreenshot(t *testing.T, b *browser, path string) {
+	broker := startBroker(t)
+	db, url := startHub(t, broker)
+	for _, key := range []string{"station.0.temperature", "station.0.humidity"} {
+		connectortest.WaitLink(t, db, key, 0, 5*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
+	}
+	publish := publisher(t, broker)
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("live", `document.getElementById("status").dataset.state === "live"`)
+	const (
+		stations = 4
+		interval = 2 * time.Second
+		history  = 150 // readings: five minutes
+	)
+	sims := make([]*mesh.Simulator, stations+1)
+	for n := 1; n <= stations; n++ {
+		sims[n] = mesh.NewSimulator(uint64(n))
+	}
+	// The readings go through the broker, as a station's would.
+	produce := func(n int, at time.Time) {
+		temp, err := contracts.TemperatureCodec{}.Encode(sims[n].Temperature(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hum, err := contracts.HumidityCodec{}.Encode(sims[n].Humidity(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		publish(contracts.TemperatureTopic(n), temp)
+		publish(contracts.HumidityTopic(n), hum)
+	}
+	// Five minutes of history, paced so that no event is dropped; the
+	// last station stopped a minute ago.
+	start := time.Now().Add(-history * interval)
+	for i := range history {
+		at := start.Add(time.Duration(i) * interval)
+		for n := 1; n <= stations; n++ {
+			if n < stations || i < history-30 {
+				produce(n, at)
+			}
+		}
+		time.Sleep(4 * time.Millisecond)
+	}
+	// Then live readings, long enough for the rate window and for the
+	// last station to turn stale.
+	for range 6 {
+		time.Sleep(interval)
+		for n := 1; n < stations; n++ {
+			produce(n, time.Now())
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	b.wait("a stale station", `document.querySelectorAll(".card.stale").length === 1`)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d bytes); lost %s", path, len(png), b.text("#stat-lost"))
+}
+
+// startHub runs a weather hub with every record opened for remote
+// access, serves it over AimX's WebSocket at /ws and the dashboard at /,
+// and returns the DB and the server's URL. The test produces the
+// readings itself; with broker "", the hub's MQTT connector points at a
+// port nobody listens on and keeps retrying in the background.
+func startHub(t *testing.T, broker string) (*aimdb.DB, string) {
+	t.Helper()
+	if broker == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		broker = "mqtt://" + ln.Addr().String()
+		ln.Close()
+	}
+	d, err := mesh.HubDialer(broker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := aimdb.New(&aimdb.Options{
+		Logger:     slog.New(slog.DiscardHandler),
+		Connectors: map[string]connector.Dialer{"mqtt": d},
+	})
+	if err := mesh.Hub(db, mesh.DefaultSlots); err != nil {
+		t.Fatal(err)
+	}
+	aimdbtest.Start(t, db)
+
+	ws := websocket.NewHandler(aimx.NewServer(db, nil), nil)
+	mux := ws.Mux()
+	mux.Handle("/", dashboard.Handler())
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { ws.Close() }) // before ts.Close, which waits for the WebSocket handlers
+	return db, ts.URL
+}
+
+// startBroker runs an in-process mochi-mqtt broker on a free loopback
+// port until the test ends, and returns its URL.
+func startBroker(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// mochi-mqtt v2.7.9 races Close against connections still being
+		// torn down (github.com/mochi-mqtt/server/issues/541): wait for
+		// the hub, stopped before this runs, to be gone.
+		deadline := time.Now().Add(5 * time.Second)
+		for atomic.LoadInt64(&srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if err := srv.Close(); err != nil {
+			t.Errorf("broker close: %v", err)
+		}
+	})
+	return "mqtt://" + ln.Addr().String()
+}
+
+// publisher connects an MQTT client to the broker, as a station would;
+// it disconnects when the test ends. publish sends one message at QoS 1
+// and returns once the broker acknowledged it.
+func publisher(t *testing.T, broker string) (publish func(topic string, payload []byte)) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(broker, "mqtt://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "dashboard-screenshot", CleanStart: true, KeepAlive: 30}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Disconnect(&paho.Disconnect{})
+		<-c.Done()
+	})
+	return func(topic string, payload []byte) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload}); err != nil {
+			t.Fatalf("publish %s: %v", topic, err)
+		}
+	}
+}
+
+// reading produces one reading of station n; the hub joins the dew point.
+func reading(t *testing.T, db *aimdb.DB, n int, celsius, percent float64, at time.Time) {
+	t.Helper()
+	ms := contracts.Millis(at)
+	if err := aimdb.Produce(db, contracts.TemperatureKey(n), contracts.Temperature{Celsius: celsius, Timestamp: ms}); err != nil {
+		t.Fatal(err)
+	}
+	if err := aimdb.Produce(db, contracts.HumidityKey(n), contracts.Humidity{Percent: percent, Timestamp: ms}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// metric returns the selector of the number shown for a station's record.
+func metric(slot int, kind string) string {
+	return fmt.Sprintf(`.card[data-slot="%d"] .metric[data-kind="%s"] .num`, slot, kind)
+}
+
+// dew returns the dew point the page should show, to one decimal.
+func dew(celsius, percent float64) string {
+	return fmt.Sprintf("%.1f", contracts.DewPointOf(contracts.Temperature{Celsius: celsius}, contracts.Humidity{Percent: percent}).Celsius)
+}
+
+// A browser is a headless Chromium tab, closed when the test ends.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("this test drives headless Chromium at %s: install chromium: apt-get install chromium (%v)", chromium, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox, // containers run the test as root
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		cancel()
+	})
+	// The page's console and uncaught exceptions go to the test log.
+	if err := chromedp.Listen(bctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			var args []string
+			for _, a := range ev.Args {
+				args = append(args, string(a.Value))
+			}
+			t.Logf("console.%s: %s", ev.Type, strings.Join(args, " "))
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			if d.Exception != nil {
+				t.Errorf("page exception: %s %s", d.Text, d.Exception.Description)
+			} else {
+				t.Errorf("page exception: %s", d.Text)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[string]("navigator.userAgent")); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return &browser{t: t, ctx: bctx}
+}
+
+// wait polls a JavaScript condition on the page for up to ten seconds.
+func (b *browser) wait(what, cond string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		b.t.Fatalf("waiting for %s: %v (status %q; cards %q)", what, err, b.text("#status"), b.text("#stations"))
+	}
+}
+
+// text returns the text content of the first element matching selector,
+// or "" if there is none.
+func (b *browser) text(selector string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, selector)))
+	if err != nil {
+		b.t.Fatalf("reading %s: %v", selector, err)
+	}
+	return s
+}
