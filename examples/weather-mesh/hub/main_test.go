@@ -32,6 +32,8 @@ func TestBadCommandLine(t *testing.T) {
 		{[]string{"--broker", "http://broker"}, `--broker: mqtt: broker URL scheme "http"`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--aimx", "ftp://x"}, `--aimx: aimx: endpoint "ftp://x": unknown scheme "ftp"`},
+		{[]string{"--aimx", "off", "--http", "127.0.0.1:99999"}, `--http: listen tcp: address 99999: invalid port`},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer
@@ -58,7 +60,7 @@ func TestRunShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stderr bytes.Buffer
-	if err := run(ctx, []string{"--broker", "mqtt://127.0.0.1:1", "--slots", "3"}, &stderr); err != nil {
+	if err := run(ctx, []string{"--broker", "mqtt://127.0.0.1:1", "--slots", "3", "--aimx", "off", "--http", ""}, &stderr); err != nil {
 		t.Fatalf("run = %v; log:\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "weather hub running") || !strings.Contains(stderr.String(), "records=9") {

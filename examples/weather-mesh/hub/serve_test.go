@@ -1,0 +1,88 @@
+// Serving needs real sockets and HTTP: not on js/wasm or wasip1, whose
+// networking is an in-process stand-in.
+//go:build !js && !wasip1 && !tinygo
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aimdb-go/aimdb/aimx"
+)
+
+// TestServes runs the hub with AimX on a Unix socket and the dashboard on
+// a free port: record.list answers with the pool's records, and the page
+// and the WebSocket's /version are served.
+func TestServes(t *testing.T) {
+	sock := "unix://" + filepath.Join(t.TempDir(), "hub.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	var log lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--broker", "mqtt://127.0.0.1:1", "--slots", "2", "--aimx", sock, "--http", "127.0.0.1:0"}, &log)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run = %v", err)
+		}
+	}()
+	url := regexp.MustCompile(`url=(http://\S+/)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !url.MatchString(log.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub never logged its dashboard URL:\n%s", log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	page := url.FindStringSubmatch(log.String())[1]
+
+	tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer tcancel()
+	c, err := aimx.Dial(tctx, sock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rows, err := c.Records(tctx)
+	if err != nil || len(rows) != 6 {
+		t.Fatalf("record.list: %d rows, %v; want 6", len(rows), err)
+	}
+	for path, want := range map[string]string{"": "<html", "version": `"aimx":"3.0"`} {
+		resp, err := http.Get(page + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET /%s: %s, %.80q; want %q", path, resp.Status, body, want)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
