@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -46,13 +47,14 @@ const chromium = "/usr/bin/chromium"
 // the page is live, shows one card per station with its values and dew
 // point, follows a live update, and draws the station's record graph.
 func TestDashboard(t *testing.T) {
-	db, url := startHub(t, "")
+	hub := startHub(t, "")
+	db := hub.db
 	now := time.Now()
 	reading(t, db, 1, 21.4, 58.2, now)
 	reading(t, db, 2, 18.7, 63.0, now)
 
 	b := newBrowser(t)
-	if err := chromedp.Do(b.ctx, chromedp.Navigate(url+"/")); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(hub.url+"/")); err != nil {
 		t.Fatal(err)
 	}
 	b.wait("the connection to go live", `document.getElementById("status").dataset.state === "live" &&
@@ -99,6 +101,21 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("lost = %s, want 0", got)
 	}
 
+	// The connection drops: the page reconnects with backoff, subscribes
+	// again and follows new values; the snapshots it gets again are no
+	// new values.
+	hub.drop()
+	b.wait("the reconnect", `document.getElementById("status").dataset.connects === "2" &&
+		document.getElementById("status").dataset.state === "live"`)
+	reading(t, db, 2, 19.9, 63.0, time.Now())
+	b.wait("a value after the reconnect", fmt.Sprintf(`document.querySelector(%q).textContent === "19.9"`, metric(2, "temperature")))
+	// Station 2's values: the three snapshots, then two readings and the
+	// two dew points joined from them; not the snapshots sent again.
+	b.wait("station 2's count", `document.querySelector('.card[data-slot="2"] .card-foot').textContent.endsWith(" 7 values")`)
+	if got := b.text("#stat-lost"); got != "0" {
+		t.Errorf("lost after the reconnect = %s, want 0", got)
+	}
+
 	if *screenshot != "" {
 		t.Run("screenshot", func(t *testing.T) { writeScreenshot(t, b, *screenshot) })
 	}
@@ -109,12 +126,13 @@ func TestDashboard(t *testing.T) {
 // stops reporting, and writes a PNG of it.
 func writeScreenshot(t *testing.T, b *browser, path string) {
 	broker := startBroker(t)
-	db, url := startHub(t, broker)
+	hub := startHub(t, broker)
+	db := hub.db
 	for _, key := range []string{"station.0.temperature", "station.0.humidity"} {
 		connectortest.WaitLink(t, db, key, 0, 5*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
 	}
 	publish := publisher(t, broker)
-	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(url+"/")); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(hub.url+"/")); err != nil {
 		t.Fatal(err)
 	}
 	b.wait("live", `document.getElementById("status").dataset.state === "live"`)
@@ -172,12 +190,27 @@ func writeScreenshot(t *testing.T, b *browser, path string) {
 	t.Logf("wrote %s (%d bytes); lost %s", path, len(png), b.text("#stat-lost"))
 }
 
+// A hub is a weather hub DB served over AimX's WebSocket at /ws, with
+// the dashboard at /.
+type hub struct {
+	db  *aimdb.DB
+	url string // the HTTP server's
+	srv *aimx.Server
+	ws  atomic.Pointer[websocket.Handler]
+}
+
+// drop ends every WebSocket connection, as a server restart would, and
+// serves later upgrades with a new handler.
+func (h *hub) drop() {
+	old := h.ws.Swap(websocket.NewHandler(h.srv, nil))
+	old.Close()
+}
+
 // startHub runs a weather hub with every record opened for remote
-// access, serves it over AimX's WebSocket at /ws and the dashboard at /,
-// and returns the DB and the server's URL. The test produces the
+// access and serves it until the test ends. The test produces the
 // readings itself; with broker "", the hub's MQTT connector points at a
 // port nobody listens on and keeps retrying in the background.
-func startHub(t *testing.T, broker string) (*aimdb.DB, string) {
+func startHub(t *testing.T, broker string) *hub {
 	t.Helper()
 	if broker == "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -200,13 +233,16 @@ func startHub(t *testing.T, broker string) (*aimdb.DB, string) {
 	}
 	aimdbtest.Start(t, db)
 
-	ws := websocket.NewHandler(aimx.NewServer(db, nil), nil)
-	mux := ws.Mux()
+	h := &hub{db: db, srv: aimx.NewServer(db, nil)}
+	h.ws.Store(websocket.NewHandler(h.srv, nil))
+	mux := http.NewServeMux()
+	mux.Handle("/ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ws.Load().ServeHTTP(w, r) }))
 	mux.Handle("/", dashboard.Handler())
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	t.Cleanup(func() { ws.Close() }) // before ts.Close, which waits for the WebSocket handlers
-	return db, ts.URL
+	t.Cleanup(func() { h.ws.Load().Close() }) // before ts.Close, which waits for the WebSocket handlers
+	h.url = ts.URL
+	return h
 }
 
 // startBroker runs an in-process mochi-mqtt broker on a free loopback

@@ -151,13 +151,19 @@
     setStatus("reconnecting", "Reconnecting in " + s + " s (attempt " + attempt + ")");
   }
 
+  // goLive marks the connection live once the subscription is in place,
+  // and counts connections (data-connects) to tell reconnects apart.
+  function goLive() {
+    attempt = 0;
+    const el = $("status");
+    el.dataset.connects = String(Number(el.dataset.connects || 0) + 1);
+    setStatus("live", "Live");
+  }
+
   function onFrame(f) {
     switch (f.t) {
       case "subscribed":
-        if (String(f.sub) === String(subID)) {
-          attempt = 0;
-          setStatus("live", "Live");
-        }
+        if (String(f.sub) === String(subID)) goLive();
         break;
       case "snap":
       case "event":
@@ -166,10 +172,7 @@
           if (lastSeq && f.seq > lastSeq + 1) lost += f.seq - lastSeq - 1;
           lastSeq = Math.max(lastSeq, f.seq);
         }
-        if (!$("status").classList.contains("live")) {
-          attempt = 0;
-          setStatus("live", "Live"); // servers without "subscribed" acks
-        }
+        if (!$("status").classList.contains("live")) goLive(); // servers without "subscribed" acks
         if (f.topic) onValue(f.topic, f.data, f.t === "snap");
         break;
       case "reply":
@@ -198,8 +201,14 @@
     const ts = Number.isFinite(data.timestamp) && data.timestamp > 0 ? data.timestamp : now;
     const st = stations.get(slot) || addStation(slot);
     const series = st.series[spec.kind];
-    if (series.length && ts < series[series.length - 1].t) {
+    const prev = series.length ? series[series.length - 1] : null;
+    if (prev && ts === prev.t && snap) {
+      return; // the snapshot of a value already shown (after a reconnect)
+    }
+    if (prev && ts < prev.t - 60 * 1000) {
       series.length = 0; // the station restarted with an earlier clock
+    } else if (prev && ts < prev.t) {
+      return; // older than what is shown: arrived out of order
     }
     series.push({ t: ts, v: v });
     const from = ts - WINDOW_MS;
@@ -381,7 +390,7 @@
       lo = Math.min(lo, p.v);
       hi = Math.max(hi, p.v);
     }
-    m.range.textContent = s.length > 1 ? lo.toFixed(1) + " – " + hi.toFixed(1) + " " + spec.unit : "";
+    m.range.textContent = s.length > 1 ? lo.toFixed(1) + " – " + hi.toFixed(1) + " " + spec.unit : "collecting history…";
     // Never stretch noise across the whole height.
     const mid = (lo + hi) / 2;
     const span = Math.max(hi - lo, spec.span);
@@ -395,6 +404,9 @@
       d += (i ? "L" : "M") + x(s[i].t).toFixed(1) + " " + y(s[i].v).toFixed(1);
     }
     const last = s[s.length - 1];
+    if (s.length === 1) {
+      m.spark.append(svg("line", { x1: pad, x2: w - pad, y1: y(last.v), y2: y(last.v), class: "spark-base" }));
+    }
     if (s.length > 1) {
       const area = svg("path", {
         d: d + "L" + x(t1).toFixed(1) + " " + (h - pad) + "L" + x(s[0].t).toFixed(1) + " " + (h - pad) + "Z",
