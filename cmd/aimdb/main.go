@@ -111,9 +111,6 @@ serial:///dev/tty…?baud=N.`,
 			return cmd.Help()
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
-			if a.token == "" {
-				a.token = env("AIMDB_TOKEN") // not a flag default: --help would print it
-			}
 			if a.output != "table" && a.output != "json" {
 				return usagef("--output %q: want table or json", a.output)
 			}
@@ -156,8 +153,12 @@ serial:///dev/tty…?baud=N.`,
 // live (a race in aimx.Client.liveConn), so every command uses the
 // default and bounds its calls with --timeout instead.
 func (a *app) dial(ctx context.Context) (*aimx.Client, error) {
+	token := a.token
+	if token == "" {
+		token = a.env("AIMDB_TOKEN") // not the flag's default: --help would print it
+	}
 	c, err := aimx.Dial(ctx, a.connect, &aimx.ClientOptions{
-		Token:       a.token,
+		Token:       token,
 		Name:        "aimdb-cli",
 		DialTimeout: a.timeout,
 	})
