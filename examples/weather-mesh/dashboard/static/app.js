@@ -73,6 +73,7 @@
     el.className = "status " + state;
     el.dataset.state = state;
     $("status-text").textContent = text;
+    document.body.classList.toggle("offline", state !== "live");
   }
 
   function connect() {
