@@ -124,7 +124,8 @@ func TestDashboard(t *testing.T) {
 // writeScreenshot loads the page against a fresh hub, connected to an
 // MQTT broker as in the demo, with four simulated stations, one of which
 // stops reporting, and writes a PNG of it.
-func writeScreenshot(t *testing.T, b *browser, path string) {
+func writeScreenshot(t *testing.T, parent *browser, path string) {
+	b := &browser{t: t, ctx: parent.ctx} // fails this subtest, not its parent
 	broker := startBroker(t)
 	hub := startHub(t, broker)
 	db := hub.db
