@@ -62,8 +62,10 @@ var contentTypes = map[string]string{
 }
 
 // Handler returns a handler serving the dashboard's files: GET or HEAD
-// "/" is index.html, "/app.js" and "/style.css" the script and the style
-// sheet; any other path is 404 Not Found and any other method 405. Mount
+// "/" is index.html ("/index.html" redirects there), "/app.js" and
+// "/style.css" the script and the style sheet, each with its Content-Type
+// and Cache-Control: no-cache; any other path is 404 Not Found and any
+// other method 405. Mount
 // it at "/" of the mux that serves the AimX WebSocket at "/ws" (see the
 // package documentation). It is safe for concurrent use.
 func Handler() http.Handler {
