@@ -248,11 +248,12 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		})
 	}
 
-	srv := aimx.NewServer(hub, &aimx.ServerOptions{Logger: log.With("component", "aimx")})
+	// Browsers (over /ws) and AimX clients share the server's connections.
+	srv := aimx.NewServer(hub, &aimx.ServerOptions{Logger: log.With("component", "aimx"), MaxConnections: 64})
 	for _, l := range aimxLns {
 		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
 	}
-	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{Logger: log.With("component", "websocket")})
+	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{Logger: log.With("component", "websocket"), MaxConnections: 48})
 	mux := ws.Mux()
 	mux.Handle("/", dashboard.Handler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

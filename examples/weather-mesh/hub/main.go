@@ -138,7 +138,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(aimxEndpoints) == 1 && aimxEndpoints[0] == "off" {
 		aimxEndpoints = nil
 	}
-	srv := aimx.NewServer(db, nil)
+	// Browsers (over /ws) and AimX clients share the server's connections.
+	srv := aimx.NewServer(db, &aimx.ServerOptions{MaxConnections: 64})
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -159,7 +160,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return usageError{fmt.Errorf("--http: %w", err)}
 		}
-		ws := websocket.NewHandler(srv, nil)
+		ws := websocket.NewHandler(srv, &websocket.HandlerOptions{MaxConnections: 48})
 		mux := ws.Mux()
 		mux.Handle("/", dashboard.Handler())
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
