@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/eclipse/paho.golang/packets"
@@ -126,6 +127,17 @@ func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*con
 	octx, done := s.opCtx(ctx)
 	defer done()
 	sa, err := s.c.Subscribe(octx, req)
+	// 0x91, "packet identifier in use": some brokers (mochi) share one
+	// identifier space between their publishes to the client and the
+	// client's own requests, so a SUBSCRIBE can collide with a message in
+	// flight. It is transient; ask again with a new identifier.
+	for try := 0; try < 5 && sa != nil && len(sa.Reasons) > 0 && sa.Reasons[0] == 0x91; try++ {
+		select {
+		case <-octx.Done():
+		case <-time.After(time.Duration(try+1) * 10 * time.Millisecond):
+		}
+		sa, err = s.c.Subscribe(octx, req)
+	}
 	if props != nil && errors.Is(err, paho.ErrInvalidArguments) {
 		s.mu.Lock()
 		s.noSubs = true
