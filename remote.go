@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/aimdb-go/aimdb/internal/buffer"
 )
 
 // Errors of remote access.
@@ -39,7 +41,7 @@ func (r *Record[T]) RemoteAccess(c Codec[T]) {
 // remoteOps is what a RemoteRecord needs from a *Record[T].
 type remoteOps interface {
 	latestJSON() ([]byte, error)
-	subscribeJSON() (remoteReader, error)
+	subscribeJSON(fromLatest bool) (remoteReader, error)
 	setJSON(data []byte) error
 }
 
@@ -114,7 +116,20 @@ func (r *RemoteRecord) Set(data []byte) error {
 // as JSON, starting where a Subscription of the record's buffer kind
 // starts. The caller must Close it.
 func (r *RemoteRecord) Subscribe() (*RemoteSubscription, error) {
-	rr, err := r.ops.subscribeJSON()
+	rr, err := r.ops.subscribeJSON(false)
+	if err != nil {
+		return nil, err
+	}
+	return &RemoteSubscription{r: rr}, nil
+}
+
+// SubscribeLatest is Subscribe for a snapshot followed by live values:
+// the subscription's first value is the record's current one, when it
+// has one (a Latest record's value, as Subscribe; a Mailbox's pending
+// value, which it takes; a Ring's newest value), and then every later
+// value. Nothing is seen twice and nothing produced in between is missed.
+func (r *RemoteRecord) SubscribeLatest() (*RemoteSubscription, error) {
+	rr, err := r.ops.subscribeJSON(true)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +185,14 @@ func (r *Record[T]) setJSON(data []byte) error {
 	return r.produce(v)
 }
 
-func (r *Record[T]) subscribeJSON() (remoteReader, error) {
+func (r *Record[T]) subscribeJSON(fromLatest bool) (remoteReader, error) {
 	sub, err := r.Subscribe()
 	if err != nil {
 		return nil, err
+	}
+	if ring, ok := r.buf.(interface{ SubscribeNewest() buffer.Reader[T] }); ok && fromLatest {
+		sub.r.Close()
+		sub.r = ring.SubscribeNewest()
 	}
 	return &jsonReader[T]{sub: sub, codec: r.codec}, nil
 }

@@ -403,3 +403,52 @@ func TestHubListFitsAFrame(t *testing.T) {
 		t.Errorf("detailed record.list: %d rows, %v", len(rows), err)
 	}
 }
+
+// TestSnapshotThenEvents subscribes with a wildcard again and again while
+// a ring is being written: the snapshot and the events after it never
+// repeat a value and never skip one without counting it as lost.
+func TestSnapshotThenEvents(t *testing.T) {
+	f := startFixture(t, nil)
+	ctx := testCtx(t)
+	c := dial(t, f.tcp, nil)
+	stop := make(chan struct{})
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.temp.Produce(Temp{float64(i)})
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	defer func() { close(stop); <-produced }()
+	for range 20 {
+		s, err := c.Subscribe(ctx, "sensors.*") // sensors.humidity has no value here
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prev float64
+		for n := 0; n < 30; n++ {
+			u, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v Temp
+			if err := json.Unmarshal(u.Data, &v); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 && !u.Snapshot {
+				t.Fatalf("first update is not a snapshot: %+v", u)
+			}
+			if n > 0 && v.Celsius != prev+1+float64(u.Lost) {
+				t.Fatalf("after %v came %v with %d lost (snapshot %v)", prev, v.Celsius, u.Lost, n == 1)
+			}
+			prev = v.Celsius
+		}
+		s.Close()
+	}
+}

@@ -211,6 +211,12 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 				recs = append(recs, r)
 			}
 		}
+		if len(recs) == 0 {
+			// AimDB accepts such a sub and never sends anything; a
+			// refusal ends the client's wait (a conforming client ends a
+			// subscription on an error reply with its id).
+			return ss.replyErr(ctx, f.ID, CodeNotFound)
+		}
 	} else {
 		r, err := ss.srv.db.Remote(f.Topic)
 		if err != nil {
@@ -222,13 +228,20 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	// Take every subscription before the snapshot, so that nothing
 	// produced after the snapshot is missed.
 	streams := make([]*aimdb.RemoteSubscription, 0, len(recs))
+	kept := recs[:0]
 	for _, r := range recs {
-		st, err := r.Subscribe()
+		subscribe := r.Subscribe
+		if wildcard {
+			subscribe = r.SubscribeLatest // its first value is the snapshot
+		}
+		st, err := subscribe()
 		if err != nil {
 			continue
 		}
 		streams = append(streams, st)
+		kept = append(kept, r)
 	}
+	recs = kept
 	subCtx, cancel := context.WithCancel(ctx)
 	sub := &subscription{ss: ss, id: id, wildcard: wildcard, cancel: cancel}
 	ss.mu.Lock()
@@ -278,19 +291,13 @@ func closeAll(streams []*aimdb.RemoteSubscription) {
 }
 
 // snapshot sends one snap per matched record that holds a value, seq
-// 1..N, the last one flagged. A Latest or Mailbox record's snapshot is
-// taken from its fresh subscription, so that the same value does not
-// arrive again as an event; a ring's is its newest value.
+// 1..N, the last one flagged. Each snapshot is the first value of the
+// record's subscription (SubscribeLatest), so that nothing produced
+// meanwhile is missed or sent twice.
 func (sub *subscription) snapshot(ctx context.Context, recs []*aimdb.RemoteRecord, streams []*aimdb.RemoteSubscription) error {
 	var snaps []Frame
 	for i, r := range recs {
-		var data []byte
-		var err error
-		if r.Metadata().BufferType == "spmc_ring" {
-			data, err = r.Latest()
-		} else {
-			data, _, err = streams[i].TryRecv()
-		}
+		data, _, err := streams[i].TryRecv()
 		if err != nil {
 			continue
 		}

@@ -14,6 +14,11 @@ type RingBuffer[T any] interface {
 	Buffer[T]
 	// Newest returns the most recently pushed value still retained.
 	Newest() (T, bool)
+	// SubscribeNewest returns a reader whose first value is the newest
+	// value pushed before the call, if any, and then every later one. A
+	// snapshot taken from it and the values after it neither overlap nor
+	// leave a gap.
+	SubscribeNewest() Reader[T]
 }
 
 // NewRing returns a ring of the given capacity: the lock-free ring where

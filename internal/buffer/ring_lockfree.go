@@ -100,8 +100,16 @@ func (b *lfRing[T]) wake() {
 }
 
 // Subscribe implements Buffer.
-func (b *lfRing[T]) Subscribe() Reader[T] {
+func (b *lfRing[T]) Subscribe() Reader[T] { return b.subscribeAt(0) }
+
+// SubscribeNewest implements RingBuffer.
+func (b *lfRing[T]) SubscribeNewest() Reader[T] { return b.subscribeAt(1) }
+
+// subscribeAt returns a reader back positions before the head (never
+// before the first value).
+func (b *lfRing[T]) subscribeAt(back uint64) Reader[T] {
 	seq := b.head.Load()
+	seq -= min(seq, back)
 	r := &lfReader[T]{b: b, n: b.capacity(), seq: seq, idx: b.div.mod(seq), bell: make(chan struct{}, 1)}
 	r.wake = r.ring
 	b.mu.Lock()

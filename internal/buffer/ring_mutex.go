@@ -59,6 +59,17 @@ func (b *MutexRing[T]) Subscribe() Reader[T] {
 	return &ringReader[T]{b: b, seq: b.head, readerCore: newReaderCore(&b.mu, &b.waiting)}
 }
 
+// SubscribeNewest implements RingBuffer.
+func (b *MutexRing[T]) SubscribeNewest() Reader[T] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	seq := b.head
+	if seq > 0 {
+		seq--
+	}
+	return &ringReader[T]{b: b, seq: seq, readerCore: newReaderCore(&b.mu, &b.waiting)}
+}
+
 // Peek implements Buffer. A ring has no canonical latest value.
 func (b *MutexRing[T]) Peek() (T, bool) {
 	var zero T

@@ -18,6 +18,22 @@ func runRing(t *testing.T, mk func(capacity int) buffer.Buffer[int]) {
 		// SR-2: a caught-up reader reads empty.
 		wantErr(t, a, buffer.ErrEmpty)
 	})
+	t.Run("a reader from the newest value", func(t *testing.T) {
+		b := mk(4)
+		nb, ok := b.(interface{ SubscribeNewest() buffer.Reader[int] })
+		if !ok {
+			t.Fatalf("%T has no SubscribeNewest", b)
+		}
+		empty := nb.SubscribeNewest()
+		wantErr(t, empty, buffer.ErrEmpty)
+		push(b, 1, 2, 3)
+		r := nb.SubscribeNewest()
+		push(b, 4)
+		wantRecv(t, empty, 1) // an empty ring's reader starts at the first value
+		wantRecv(t, r, 3)
+		wantRecv(t, r, 4)
+		wantErr(t, r, buffer.ErrEmpty)
+	})
 	t.Run("SR-3 overflowed reader lags, SR-4 peek is none", func(t *testing.T) {
 		b := mk(4)
 		r := b.Subscribe()
