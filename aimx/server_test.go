@@ -432,7 +432,7 @@ func TestSnapshotThenEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		var prev float64
-		for n := 0; n < 30; n++ {
+		for n := range 30 {
 			u, err := s.Next(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,10 +337,8 @@ Ctrl-C stops the demo.
 // connectFlag is the --connect the next commands need, or nothing when
 // the default endpoint is served.
 func (d *demo) connectFlag() string {
-	for _, ep := range d.aimx {
-		if ep == DefaultEndpoint {
-			return ""
-		}
+	if slices.Contains(d.aimx, DefaultEndpoint) {
+		return ""
 	}
 	return " --connect " + d.aimx[0]
 }
