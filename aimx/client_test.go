@@ -12,7 +12,7 @@ import (
 // TestClientDrivesEveryMethod runs every method through the client, over
 // TCP and over a Unix socket.
 func TestClientDrivesEveryMethod(t *testing.T) {
-	f := startFixture(t, &aimx.ServerOptions{Policy: aimx.ReadWrite("cfg", "calc.double", "cmd.box", "missing")})
+	f := startFixture(t, &aimx.ServerOptions{Policy: aimx.ReadWrite("cfg", "calc.double", "cmd.box", "tick", "missing")})
 	for _, ep := range []string{f.tcp, f.uds} {
 		t.Run(ep[:3], func(t *testing.T) {
 			ctx := testCtx(t)
@@ -23,7 +23,7 @@ func TestClientDrivesEveryMethod(t *testing.T) {
 				t.Errorf("welcome = %+v", w)
 			}
 			// Only writable keys that exist are advertised.
-			if !slices.Equal(w.WritableRecords, []string{"calc.double", "cfg", "cmd.box"}) {
+			if !slices.Equal(w.WritableRecords, []string{"calc.double", "cfg", "cmd.box", "tick"}) {
 				t.Errorf("writable_records = %v", w.WritableRecords)
 			}
 
@@ -41,7 +41,7 @@ func TestClientDrivesEveryMethod(t *testing.T) {
 			if !slices.Equal(keys, want) {
 				t.Errorf("record.list keys = %v, want %v", keys, want)
 			}
-			if !writable["cfg"] || !writable["cmd.box"] || writable["calc.double"] || writable["sensors.temp"] {
+			if !writable["cfg"] || !writable["cmd.box"] || writable["calc.double"] || writable["tick"] || writable["sensors.temp"] {
 				t.Errorf("writable flags = %v", writable)
 			}
 
@@ -66,6 +66,9 @@ func TestClientDrivesEveryMethod(t *testing.T) {
 			}
 			if _, err := c.Set(ctx, "calc.double", json.RawMessage(`{"celsius":1}`)); !errors.Is(err, aimx.ErrDenied) {
 				t.Errorf("set on a transform's record: %v, want denied", err)
+			}
+			if _, err := c.Set(ctx, "tick", json.RawMessage(`5`)); !errors.Is(err, aimx.ErrDenied) {
+				t.Errorf("set on a source's record: %v, want denied", err)
 			}
 			if _, err := c.Set(ctx, "sensors.humidity", json.RawMessage(`1`)); !errors.Is(err, aimx.ErrDenied) {
 				t.Errorf("set outside the writable set: %v, want denied", err)
