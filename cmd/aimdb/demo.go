@@ -11,18 +11,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/spf13/cobra"
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/connector"
+	"github.com/aimdb-go/aimdb/connector/mqtt/mqttbroker"
 	"github.com/aimdb-go/aimdb/connector/websocket"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
@@ -227,25 +224,14 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		if !cfg.verbose {
 			blog = slog.New(slog.DiscardHandler) // it logs every client disconnect as a warning
 		}
-		broker := mochi.New(&mochi.Options{Logger: blog, InlineClient: false})
-		if err := broker.AddHook(new(auth.AllowHook), nil); err != nil {
-			return fail(err)
-		}
-		if err := broker.AddListener(listeners.NewNet("demo", mqttLn)); err != nil {
-			return fail(err)
-		}
-		if err := broker.Serve(); err != nil {
+		broker, err := mqttbroker.New(mqttLn, blog)
+		if err != nil {
 			return fail(err)
 		}
 		d.wg.Go(func() {
 			<-ctx.Done()
 			dbs.Wait()
-			// mochi's Close races with connections still closing
-			// (mochi-mqtt/server#541): let the clients leave first.
-			for i := 0; i < 50 && atomic.LoadInt64(&broker.Info.ClientsConnected) > 0; i++ {
-				time.Sleep(10 * time.Millisecond)
-			}
-			broker.Close()
+			broker.Close(500 * time.Millisecond) // the DBs have left it
 		})
 	}
 

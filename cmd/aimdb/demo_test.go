@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eclipse/paho.golang/packets"
-	"github.com/eclipse/paho.golang/paho"
-
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/connector/mqtt/mqttbroker"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 )
 
@@ -178,7 +176,7 @@ func TestDemoMigratesAndRejects(t *testing.T) {
 	defer c.Close()
 	waitHubConnected(t, ctx, c)
 
-	publish := publisher(t, d.brokerURL)
+	publish := mqttbroker.Publisher(t, d.brokerURL, "foreign-station")
 	publish("station/10/temperature", `{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`)
 	publish("station/10/humidity", `{"percent":50,"timestamp":1754044800000}`)
 	dew := waitDew(t, ctx, c, 10)
@@ -280,34 +278,6 @@ func waitHubConnected(t *testing.T, ctx context.Context, c *aimx.Client) {
 		case <-ctx.Done():
 			t.Fatal("the hub never connected to the broker")
 		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// publisher connects a plain MQTT 5 client to the broker, as a foreign
-// station would. publish returns once the broker acknowledged.
-func publisher(t *testing.T, brokerURL string) func(topic, payload string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(brokerURL, "mqtt://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "foreign-station", CleanStart: true, KeepAlive: 30}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Disconnect(&paho.Disconnect{})
-		<-c.Done()
-	})
-	return func(topic, payload string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
-			t.Fatalf("publish %s: %v", topic, err)
 		}
 	}
 }

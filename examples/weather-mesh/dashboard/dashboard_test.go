@@ -23,17 +23,13 @@ import (
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/connector/connectortest"
+	"github.com/aimdb-go/aimdb/connector/mqtt/mqttbroker"
 	"github.com/aimdb-go/aimdb/connector/websocket"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/eclipse/paho.golang/packets"
-	"github.com/eclipse/paho.golang/paho"
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
 var screenshot = flag.String("screenshot", "", "TestDashboard also writes a 1280×800 PNG of the page, with four simulated stations, to this file")
@@ -126,13 +122,13 @@ func TestDashboard(t *testing.T) {
 // stops reporting, and writes a PNG of it.
 func writeScreenshot(t *testing.T, parent *browser, path string) {
 	b := &browser{t: t, ctx: parent.ctx} // fails this subtest, not its parent
-	broker := startBroker(t)
+	broker := mqttbroker.Start(t)
 	hub := startHub(t, broker)
 	db := hub.db
 	for _, key := range []string{"station.0.temperature", "station.0.humidity"} {
 		connectortest.WaitLink(t, db, key, 0, 5*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
 	}
-	publish := publisher(t, broker)
+	publish := mqttbroker.Publisher(t, broker, "dashboard-screenshot")
 	if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(hub.url+"/")); err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +152,8 @@ func writeScreenshot(t *testing.T, parent *browser, path string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		publish(contracts.TemperatureTopic(n), temp)
-		publish(contracts.HumidityTopic(n), hum)
+		publish(contracts.TemperatureTopic(n), string(temp))
+		publish(contracts.HumidityTopic(n), string(hum))
 	}
 	// Five minutes of history, paced so that no event is dropped; the
 	// last station stopped a minute ago.
@@ -244,68 +240,6 @@ func startHub(t *testing.T, broker string) *hub {
 	t.Cleanup(func() { h.ws.Load().Close() }) // before ts.Close, which waits for the WebSocket handlers
 	h.url = ts.URL
 	return h
-}
-
-// startBroker runs an in-process mochi-mqtt broker on a free loopback
-// port until the test ends, and returns its URL.
-func startBroker(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// mochi-mqtt v2.7.9 races Close against connections still being
-		// torn down (github.com/mochi-mqtt/server/issues/541): wait for
-		// the hub, stopped before this runs, to be gone.
-		deadline := time.Now().Add(5 * time.Second)
-		for atomic.LoadInt64(&srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("broker close: %v", err)
-		}
-	})
-	return "mqtt://" + ln.Addr().String()
-}
-
-// publisher connects an MQTT client to the broker, as a station would;
-// it disconnects when the test ends. publish sends one message at QoS 1
-// and returns once the broker acknowledged it.
-func publisher(t *testing.T, broker string) (publish func(topic string, payload []byte)) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(broker, "mqtt://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "dashboard-screenshot", CleanStart: true, KeepAlive: 30}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Disconnect(&paho.Disconnect{})
-		<-c.Done()
-	})
-	return func(topic string, payload []byte) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload}); err != nil {
-			t.Fatalf("publish %s: %v", topic, err)
-		}
-	}
 }
 
 // reading produces one reading of station n; the hub joins the dew point.

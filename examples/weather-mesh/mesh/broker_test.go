@@ -9,92 +9,15 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/connector/connectortest"
-	"github.com/eclipse/paho.golang/packets"
-	"github.com/eclipse/paho.golang/paho"
-	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 )
-
-// startBroker runs an in-process mochi-mqtt broker on a free loopback
-// port until the test ends, and returns its URL.
-func startBroker(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("broker listen: %v", err)
-	}
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeBroker(t, srv) })
-	return "mqtt://" + ln.Addr().String()
-}
-
-// closeBroker closes srv once its clients have gone. mochi-mqtt v2.7.9
-// races Close against the goroutines of connections still being torn down
-// (github.com/mochi-mqtt/server/issues/541, which -race reports); waiting
-// for the connected-clients count, which each connection's goroutine
-// decrements last, orders those goroutines before Close.
-func closeBroker(t testing.TB, srv *mochi.Server) {
-	deadline := time.Now().Add(5 * time.Second)
-	for atomic.LoadInt64(&srv.Info.ClientsConnected) > 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if err := srv.Close(); err != nil {
-		t.Errorf("broker close: %v", err)
-	}
-}
-
-// publisher connects a plain MQTT 5 client to the broker, as a foreign
-// station would; it disconnects when the test ends. publish sends one
-// message at QoS 1 and returns once the broker acknowledged it.
-func publisher(t testing.TB, brokerURL, clientID string) (publish func(topic, payload string)) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(brokerURL, "mqtt://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Disconnect(&paho.Disconnect{})
-		select {
-		case <-c.Done():
-		case <-time.After(5 * time.Second):
-			t.Errorf("paho client %s did not stop", clientID)
-		}
-	})
-	return func(topic, payload string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
-			t.Fatalf("publish %s: %v", topic, err)
-		}
-	}
-}
 
 // newDB returns a DB with d as its MQTT connector, logging to log (the
 // test log when nil).

@@ -18,6 +18,7 @@ import (
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimdbtest"
 	"github.com/aimdb-go/aimdb/connector/connectortest"
+	"github.com/aimdb-go/aimdb/connector/mqtt/mqttbroker"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 )
@@ -63,7 +64,7 @@ func subscribeSlot(t *testing.T, db *aimdb.DB, n int) slotSubs {
 // stations reaches the hub's records exactly, and the hub's dew points
 // are the formula applied to the inputs it received.
 func TestHubCollectsStations(t *testing.T) {
-	brokerURL := startBroker(t)
+	brokerURL := mqttbroker.Start(t)
 	hub := startHub(t, brokerURL, mesh.DefaultSlots, nil)
 
 	const (
@@ -186,12 +187,12 @@ func TestHubCollectsStations(t *testing.T) {
 // name a slot outside the pool (logged, counted, never stored; the record
 // keeps its previous value).
 func TestHubRejects(t *testing.T) {
-	brokerURL := startBroker(t)
+	brokerURL := mqttbroker.Start(t)
 	var logs logBuffer
 	hub := startHub(t, brokerURL, 4, slog.New(slog.NewTextHandler(&logs, nil)))
 	s3 := subscribeSlot(t, hub, 3)
 	s0 := subscribeSlot(t, hub, 0)
-	publish := publisher(t, brokerURL, "foreign-station")
+	publish := mqttbroker.Publisher(t, brokerURL, "foreign-station")
 
 	publish("station/3/humidity", `{"percent":50,"timestamp":1000}`)
 	publish("station/3/temperature", `{"schema_version":2,"celsius":20.5,"timestamp":1000}`)

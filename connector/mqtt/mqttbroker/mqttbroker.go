@@ -1,0 +1,126 @@
+// Package mqttbroker runs an MQTT broker inside a Go program (mochi-mqtt,
+// MQTT 3.1.1 and 5, everyone allowed): the embedded broker of `aimdb demo`,
+// and a real broker for tests of programs built on the MQTT connector.
+//
+//	url := mqttbroker.Start(t) // a broker on a free port until t ends
+//	publish := mqttbroker.Publisher(t, url, "foreign-device")
+//	publish("station/7/temperature", `{"schema_version":2,"celsius":21.5,"timestamp":0}`)
+package mqttbroker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// A Broker is a running in-process MQTT broker that accepts every client
+// and every topic.
+type Broker struct {
+	srv *mochi.Server
+	url string
+}
+
+// New serves MQTT on ln until Close. A nil log discards the broker's log,
+// which reports every client that leaves as a warning.
+func New(ln net.Listener, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := mochi.New(&mochi.Options{Logger: log, InlineClient: false})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, fmt.Errorf("mqttbroker: %w", err)
+	}
+	if err := srv.AddListener(listeners.NewNet("mqtt", ln)); err != nil {
+		return nil, fmt.Errorf("mqttbroker: %w", err)
+	}
+	if err := srv.Serve(); err != nil {
+		return nil, fmt.Errorf("mqttbroker: serving %s: %w", ln.Addr(), err)
+	}
+	return &Broker{srv: srv, url: "mqtt://" + ln.Addr().String()}, nil
+}
+
+// URL returns the broker's address as mqtt://host:port.
+func (b *Broker) URL() string { return b.url }
+
+// Clients returns the number of connected clients.
+func (b *Broker) Clients() int { return int(atomic.LoadInt64(&b.srv.Info.ClientsConnected)) }
+
+// Close stops the broker and closes its listener. It first gives
+// connected clients up to wait to leave: mochi-mqtt v2.7.9 races Close
+// against connections still being torn down (mochi-mqtt/server#541), and
+// a client that disconnected on its own has its goroutines ordered
+// before Close this way.
+func (b *Broker) Close(wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for b.Clients() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	return b.srv.Close()
+}
+
+// Start runs a broker on a free loopback port until the test ends (when
+// it waits up to 5 s for the clients, which the test stops first, to
+// leave) and returns its URL.
+func Start(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("mqttbroker: listen: %v", err)
+	}
+	b, err := New(ln, nil)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(5 * time.Second); err != nil {
+			t.Errorf("mqttbroker: close: %v", err)
+		}
+	})
+	return b.URL()
+}
+
+// Publisher connects a plain MQTT 5 client with clientID to the broker at
+// url, as a foreign device would, until the test ends. publish sends one
+// message at QoS 1 and returns once the broker acknowledged it.
+func Publisher(t testing.TB, url, clientID string) (publish func(topic, payload string)) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "mqtt://"))
+	if err != nil {
+		t.Fatalf("mqttbroker: %v", err)
+	}
+	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
+		conn.Close()
+		t.Fatalf("mqttbroker: connect %s: %v", clientID, err)
+	}
+	t.Cleanup(func() {
+		_ = c.Disconnect(&paho.Disconnect{})
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Errorf("mqttbroker: client %s did not stop", clientID)
+		}
+	})
+	return func(topic, payload string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
+			t.Fatalf("mqttbroker: publish %s: %v", topic, err)
+		}
+	}
+}
