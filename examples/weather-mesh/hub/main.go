@@ -11,19 +11,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aimdb-go/aimdb"
@@ -32,6 +27,7 @@ import (
 	"github.com/aimdb-go/aimdb/connector/websocket"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 )
 
@@ -41,71 +37,29 @@ type endpoints []string
 func (e *endpoints) String() string     { return strings.Join(*e, ",") }
 func (e *endpoints) Set(v string) error { *e = append(*e, v); return nil }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stderr)))
-}
-
-// usageError is a bad command line.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-
-// exitCode prints err in one line and returns the process's exit code:
-// 0 for success and -help, 2 for a bad command line, 1 otherwise.
-func exitCode(err error) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, "hub:", err)
-		return 2
-	default:
-		fmt.Fprintln(os.Stderr, "hub:", err)
-		return 1
-	}
-}
+func main() { cmdline.Main("hub", run) }
 
 // run parses args, wires the hub and runs it until ctx ends. Logs go to
 // stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported once, by exitCode
 	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
 	slots := fs.Int("slots", mesh.DefaultSlots, "size of the slot pool: records for slots 0..`n`-1")
 	var aimxEndpoints endpoints
 	fs.Var(&aimxEndpoints, "aimx", "serve AimX on this `endpoint`, tcp://host:port or unix:///path (repeatable; default tcp://127.0.0.1:7433; \"off\" serves none)")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the dashboard and the AimX WebSocket (/ws) on this `address`; empty serves none")
 	verbose := fs.Bool("v", false, "log debug messages")
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: hub [--broker URL] [--slots n] [--aimx endpoint]... [--http address] [-v]")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-	}
-	fs.Usage = func() {} // Parse calls it on every error; only -help shows it
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--slots n] [--aimx endpoint]... [--http address] [-v]", stderr); err != nil {
+		return err
 	}
 	d, err := mesh.HubDialer(*broker)
 	if err != nil {
-		return usageError{fmt.Errorf("--broker: %w", err)}
+		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
 	}
 	if *slots < 1 || *slots > contracts.MaxSlot+1 {
-		return usageError{fmt.Errorf("--slots %d: want 1 to %d", *slots, contracts.MaxSlot+1)}
+		return cmdline.Usage(fmt.Errorf("--slots %d: want 1 to %d", *slots, contracts.MaxSlot+1))
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := cmdline.Logger(stderr, *verbose)
 
 	db := aimdb.New(&aimdb.Options{
 		Connectors: map[string]connector.Dialer{"mqtt": d},
@@ -150,7 +104,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, ep := range aimxEndpoints {
 		ln, f, err := aimx.Listen(ep)
 		if err != nil {
-			return usageError{fmt.Errorf("--aimx: %w", err)}
+			return cmdline.Usage(fmt.Errorf("--aimx: %w", err))
 		}
 		wg.Go(func() { failed <- srv.Serve(ctx, ln, f) })
 		log.Info("serving AimX", "endpoint", ep)
@@ -158,7 +112,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *httpAddr != "" {
 		ln, err := net.Listen("tcp", *httpAddr)
 		if err != nil {
-			return usageError{fmt.Errorf("--http: %w", err)}
+			return cmdline.Usage(fmt.Errorf("--http: %w", err))
 		}
 		ws := websocket.NewHandler(srv, &websocket.HandlerOptions{MaxConnections: 48})
 		mux := ws.Mux()

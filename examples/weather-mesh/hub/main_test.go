@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
 )
 
 // TestMain fails the package if a test leaks a goroutine. On js/wasm the
@@ -41,7 +43,7 @@ func TestBadCommandLine(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("run(%q) = %v; want one line containing %q", tt.args, err, tt.want)
 		}
-		if !errors.As(err, new(usageError)) {
+		if !errors.As(err, new(cmdline.UsageError)) {
 			t.Errorf("run(%q) = %v; want a usage error (exit code 2)", tt.args, err)
 		}
 		if stderr.Len() != 0 {

@@ -11,93 +11,47 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(exitCode(run(ctx, os.Args[1:], os.Stderr)))
-}
-
-// usageError is a bad command line.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-
-// exitCode prints err in one line and returns the process's exit code:
-// 0 for success and -help, 2 for a bad command line, 1 otherwise.
-func exitCode(err error) int {
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.As(err, new(usageError)):
-		fmt.Fprintln(os.Stderr, "station:", err)
-		return 2
-	default:
-		fmt.Fprintln(os.Stderr, "station:", err)
-		return 1
-	}
-}
+func main() { cmdline.Main("station", run) }
 
 // run parses args, wires the station and runs it until ctx ends. Logs go
 // to stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("station", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported once, by exitCode
 	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
 	slot := fs.Int("slot", 1, "the station's slot `n`: it publishes to station/n/temperature and station/n/humidity")
 	interval := fs.Duration("interval", time.Second, "time between readings")
 	seed := fs.Uint64("seed", 0, "simulator seed; 0 means the slot number")
 	verbose := fs.Bool("v", false, "log every reading")
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: station [--broker URL] [--slot n] [--interval d] [--seed n] [-v]")
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-	}
-	fs.Usage = func() {} // Parse calls it on every error; only -help shows it
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage()
-			return err
-		}
-		return usageError{err}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	if err := cmdline.Parse(fs, args, "station [--broker URL] [--slot n] [--interval d] [--seed n] [-v]", stderr); err != nil {
+		return err
 	}
 	if *slot < 0 || *slot > contracts.MaxSlot {
-		return usageError{fmt.Errorf("--slot %d: want 0 to %d", *slot, contracts.MaxSlot)}
+		return cmdline.Usage(fmt.Errorf("--slot %d: want 0 to %d", *slot, contracts.MaxSlot))
 	}
 	if *interval <= 0 {
-		return usageError{fmt.Errorf("--interval %v: want a positive duration", *interval)}
+		return cmdline.Usage(fmt.Errorf("--interval %v: want a positive duration", *interval))
 	}
 	d, err := mesh.StationDialer(*broker, *slot)
 	if err != nil {
-		return usageError{fmt.Errorf("--broker: %w", err)}
+		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
 	}
 	s := *seed
 	if s == 0 {
 		s = uint64(*slot)
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := cmdline.Logger(stderr, *verbose)
 
 	db := aimdb.New(&aimdb.Options{
 		Connectors: map[string]connector.Dialer{"mqtt": d},
