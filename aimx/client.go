@@ -378,14 +378,22 @@ func (c *Client) deactivate() {
 	c.pings = nil
 }
 
+// shutdown ends the streams when run returns: closed by Close, or
+// disconnected for good (NoReconnect), when calls keep failing with
+// ErrDisconnected.
 func (c *Client) shutdown() {
+	reason := ErrClientClosed
 	c.mu.Lock()
+	if c.isClosing() {
+		c.closed = true
+	} else {
+		reason = ErrDisconnected
+	}
 	streams := c.streams
 	c.streams = map[string]*Stream{}
-	c.closed = true
 	c.mu.Unlock()
 	for _, s := range streams {
-		s.end(ErrClientClosed)
+		s.end(reason)
 	}
 }
 

@@ -316,7 +316,7 @@ func TestReconnect(t *testing.T) {
 	}
 	stop()
 	stop = serve()
-	defer stop()
+	defer func() { stop() }()
 	rec.Produce(2)
 	// After the re-subscribe the Latest record delivers its current value.
 	if u, err := s.Next(ctx); err != nil || string(u.Data) != "2" {
@@ -333,6 +333,25 @@ func TestReconnect(t *testing.T) {
 	if _, err := s.Next(ctx); !errors.Is(err, aimx.ErrClientClosed) {
 		t.Errorf("Next after the client closed: %v", err)
 	}
+
+	// Without reconnection, a lost connection ends streams and calls
+	// with ErrDisconnected.
+	nc := dial(t, sock, &aimx.ClientOptions{NoReconnect: true})
+	ns, err := nc.Subscribe(ctx, "sensors.humidity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := ns.Next(ctx); err != nil || string(u.Data) != "3" {
+		t.Fatalf("no-reconnect client: %+v, %v", u, err)
+	}
+	stop()
+	if _, err := ns.Next(ctx); !errors.Is(err, aimx.ErrDisconnected) {
+		t.Errorf("Next after the server went: %v, want ErrDisconnected", err)
+	}
+	if _, err := nc.Get(ctx, "sensors.humidity"); !errors.Is(err, aimx.ErrDisconnected) {
+		t.Errorf("Get after the server went: %v, want ErrDisconnected", err)
+	}
+	stop = func() {}
 }
 
 // TestHubListFitsAFrame lists a weather hub's 192 records over TCP: the
