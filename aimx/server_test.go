@@ -432,9 +432,10 @@ func TestSnapshotThenEvents(t *testing.T) {
 	c := dial(t, f.tcp, nil)
 	stop := make(chan struct{})
 	produced := make(chan struct{})
+	f.temp.Produce(Temp{1}) // every subscription has a snapshot
 	go func() {
 		defer close(produced)
-		for i := 1; ; i++ {
+		for i := 2; ; i++ {
 			select {
 			case <-stop:
 				return
