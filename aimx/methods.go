@@ -78,6 +78,9 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 		if badParams || p.Name == nil {
 			return ss.replyErr(ctx, f.ID, CodeNotFound)
 		}
+		if !ss.readable(*p.Name) {
+			return ss.replyErr(ctx, f.ID, CodeDenied)
+		}
 		r, err := db.Remote(*p.Name)
 		if err != nil {
 			return ss.replyErr(ctx, f.ID, errCode(err))
@@ -104,6 +107,9 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 	case "record.drain":
 		if badParams || p.Name == nil {
 			return ss.replyErr(ctx, f.ID, CodeInternal)
+		}
+		if !ss.readable(*p.Name) {
+			return ss.replyErr(ctx, f.ID, CodeDenied)
 		}
 		return ss.drain(ctx, f.ID, *p.Name, p.Limit)
 	case "record.query":
@@ -168,15 +174,28 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 // records returns the record.list rows, with writable set from the
 // policy: a record is writable when the policy names it, it has remote
 // access and no source or transform writes it.
+// Under a dialect with an Authorized hook (WebSocket), the list holds
+// only the records the client may read.
 func (ss *session) records() []aimdb.RecordMetadata {
 	rows := ss.srv.db.Records()
 	pol := ss.srv.opts.Policy
-	for i := range rows {
-		r := &rows[i]
+	kept := rows[:0]
+	for _, r := range rows {
+		if !ss.readable(r.RecordKey) {
+			continue
+		}
 		r.Writable = r.RemoteAccess && pol.CanWrite(r.RecordKey) &&
 			r.Origin.Kind != "source" && r.Origin.Kind != "transform" && r.Origin.Kind != "transform_join"
+		kept = append(kept, r)
 	}
-	return rows
+	return kept
+}
+
+// readable reports whether the dialect lets the client read the records
+// a key or pattern names: what it may subscribe to, it may list, get,
+// drain and query.
+func (ss *session) readable(topic string) bool {
+	return ss.d.Authorized == nil || ss.d.Authorized(OpSubscribe, topic)
 }
 
 // listParams are the parameters of record.list. AimDB clients send
@@ -258,15 +277,18 @@ func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint
 }
 
 func (ss *session) query(ctx context.Context, id uint64, badParams bool, p nameParams) error {
+	q := QueryParams{Pattern: "#", Limit: p.Limit, Start: p.Start, End: p.End}
+	if p.Name != nil {
+		q.Pattern = *p.Name
+	}
+	if !badParams && !ss.readable(q.Pattern) {
+		return ss.replyErr(ctx, id, CodeDenied)
+	}
 	if ss.srv.opts.Query == nil || badParams {
 		if ss.d.NoHello { // the WebSocket dialect answers not_found
 			return ss.replyErr(ctx, id, CodeNotFound)
 		}
 		return ss.replyErr(ctx, id, CodeInternal)
-	}
-	q := QueryParams{Pattern: "#", Limit: p.Limit, Start: p.Start, End: p.End}
-	if p.Name != nil {
-		q.Pattern = *p.Name
 	}
 	rows, err := ss.srv.opts.Query(ctx, q)
 	if err != nil {

@@ -190,8 +190,10 @@ type Dialect struct {
 	NoHello bool
 	// Authorized, when set, is asked before each subscription (with the
 	// pattern) and each write (with the key) and refuses with "denied"
-	// what it does not allow. It narrows the server's Policy; it never
-	// widens it.
+	// what it does not allow. What a client may not subscribe to it may
+	// not read either: record.get, record.drain and record.query are
+	// refused and record.list leaves such records out. It narrows the
+	// server's Policy; it never widens it.
 	Authorized func(op Op, topic string) bool
 	// Methods, when set, limits the methods served; others are answered
 	// "not_found".

@@ -87,6 +87,25 @@ func TestAuth(t *testing.T) {
 	c.expect(`{"t":"reply","id":5,"ok":50}`)
 	c.send(`{"t":"req","id":6,"method":"record.get","params":{"name":"config.display"}}`)
 	c.expect(`{"t":"reply","id":6,"ok":{"brightness":8}}`)
+	// What the token may not subscribe to, it may not read or list.
+	c.send(`{"t":"req","id":7,"method":"record.get","params":{"name":"hub.uptime"}}`)
+	c.expect(`{"t":"reply","id":7,"err":"denied"}`)
+	c.send(`{"t":"req","id":8,"method":"record.query","params":{"name":"#"}}`)
+	c.expect(`{"t":"reply","id":8,"err":"denied"}`)
+	lc, err := websocket.Dial(testCtx(t), h.url, &aimx.ClientOptions{Token: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := lc.Records(testCtx(t))
+	lc.Close()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("record.list: %d rows, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		if !perms.CanSubscribe(r.RecordKey) {
+			t.Errorf("record.list shows %s, which the token may not read", r.RecordKey)
+		}
+	}
 
 	// The header works as well as the query, and so does Dial.
 	dialRaw(t, h.url+"?v=3.0", &cws.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer s3cret"}}}).sync()

@@ -29,7 +29,9 @@
 //
 // An AuthFunc decides at the upgrade what a client may subscribe to and
 // write (Permissions); the default lets everyone subscribe to anything
-// and write nothing. A write (a write frame or record.set) must be
+// and write nothing. What a client may not subscribe to it may not read
+// either: record.get and record.query are answered "denied" and
+// record.list leaves those records out. A write (a write frame or record.set) must be
 // allowed by both the client's Permissions and the server's aimx.Policy,
 // and records written by a source or a transform are never writable.
 // record.set is answered "denied" when refused; a write frame is never
