@@ -187,7 +187,7 @@ type subscription struct {
 
 func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	id := strconv.FormatUint(f.ID, 10)
-	if ss.d.Authorized != nil && !ss.d.Authorized(OpSubscribe, f.Topic) {
+	if !ss.readable(f.Topic) {
 		return ss.replyErr(ctx, f.ID, CodeDenied)
 	}
 	ss.mu.Lock()
