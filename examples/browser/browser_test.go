@@ -5,7 +5,6 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -21,12 +20,9 @@ import (
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/connector/websocket"
-	"github.com/chromedp/cdproto/runtime"
+	"github.com/aimdb-go/aimdb/internal/chromiumtest"
 	"github.com/chromedp/chromedp"
 )
-
-// chromium is the browser the test drives (Debian's package).
-const chromium = "/usr/bin/chromium"
 
 type Temperature struct {
 	Celsius float64 `json:"celsius"`
@@ -38,9 +34,7 @@ type Temperature struct {
 // live value, and its write to a read-only record must be refused and
 // change nothing.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("this test drives headless Chromium at %s: install chromium: apt-get install chromium (%v)", chromium, err)
-	}
+	chromiumtest.Require(t)
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "main.wasm")
 	build := exec.Command("go", "build", "-o", wasm, ".")
@@ -73,39 +67,9 @@ func TestBrowser(t *testing.T) {
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // containers run the test as root
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// The page's console and uncaught exceptions go to the test log.
-	if err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			var args []string
-			for _, a := range ev.Args {
-				args = append(args, string(a.Value))
-			}
-			t.Logf("console.%s: %s", ev.Type, strings.Join(args, " "))
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			if d.Exception != nil {
-				t.Logf("exception: %s %s", d.Text, d.Exception.Description)
-			} else {
-				t.Logf("exception: %s", d.Text)
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	// The page's uncaught exceptions go to the test log; the checks below
+	// say what went wrong.
+	bctx := chromiumtest.Open(t, 2*time.Minute, t.Logf)
 
 	ua, err := chromedp.Run(bctx, chromedp.Evaluate[string]("navigator.userAgent"))
 	if err != nil {

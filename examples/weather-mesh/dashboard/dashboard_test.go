@@ -28,14 +28,11 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
-	"github.com/chromedp/cdproto/runtime"
+	"github.com/aimdb-go/aimdb/internal/chromiumtest"
 	"github.com/chromedp/chromedp"
 )
 
 var screenshot = flag.String("screenshot", "", "TestDashboard also writes a 1280×800 PNG of the page, with four simulated stations, to this file")
-
-// chromium is the browser the test drives (Debian's package).
-const chromium = "/usr/bin/chromium"
 
 // TestDashboard serves the page with a weather hub (mesh.Hub, every
 // record opened for remote access) and AimX's WebSocket at /ws, produces
@@ -272,45 +269,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("this test drives headless Chromium at %s: install chromium: apt-get install chromium (%v)", chromium, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // containers run the test as root
-		chromedp.WindowSize(1280, 800),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancel()
-	})
-	// The page's console and uncaught exceptions go to the test log.
-	if err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			var args []string
-			for _, a := range ev.Args {
-				args = append(args, string(a.Value))
-			}
-			t.Logf("console.%s: %s", ev.Type, strings.Join(args, " "))
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			if d.Exception != nil {
-				t.Errorf("page exception: %s %s", d.Text, d.Exception.Description)
-			} else {
-				t.Errorf("page exception: %s", d.Text)
-			}
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bctx := chromiumtest.Open(t, time.Minute, t.Errorf, chromedp.WindowSize(1280, 800))
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[string]("navigator.userAgent")); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
