@@ -18,6 +18,7 @@ type RecordMetadata struct {
 	SchemaType             string `json:"schema_type,omitempty"`
 	Entity                 string `json:"entity,omitempty"`        // the key's last segment
 	RemoteAccess           bool   `json:"remote_access,omitempty"` // opened with RemoteAccess (beyond AimDB)
+	Family                 string `json:"family,omitempty"`        // the template of the family the record is an instance of (beyond AimDB)
 
 	ProducedCount uint64 `json:"produced_count"`
 	ConsumedCount uint64 `json:"consumed_count"`
