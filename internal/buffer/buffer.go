@@ -82,6 +82,16 @@ type Reader[T any] interface {
 	Recv(ctx context.Context) (v T, missed uint64, err error)
 	// Close releases the reader. Later calls return ErrClosed.
 	Close()
+	// SetNotify makes f the reader's wake-up instead of parking: once
+	// TryRecvArm has armed the reader, the next push or close calls f
+	// once. f runs in the pushing goroutine, possibly with the buffer's
+	// lock held: it must not block or call into the buffer. Call it once,
+	// before the first TryRecvArm; a reader with a notify function must
+	// not use Recv.
+	SetNotify(f func())
+	// TryRecvArm is TryRecv that, when it returns ErrEmpty, has armed the
+	// reader's notify function: a value pushed after the check calls it.
+	TryRecvArm() (v T, missed uint64, err error)
 }
 
 // New returns a buffer of the given kind. Capacity is used by rings only
@@ -105,6 +115,7 @@ type waiter struct {
 	bell   chan struct{}
 	watch  ctxWatch
 	wakeFn func() // w.wake, bound once the waiter has its final address
+	notify func() // called instead of ringing the doorbell, when set
 	parked bool
 	closed bool
 }
@@ -155,6 +166,10 @@ func newWaiter() waiter { return waiter{bell: make(chan struct{}, 1)} }
 // ring unparks w and wakes it. Called with the buffer lock held.
 func (w *waiter) ring() {
 	w.parked = false
+	if w.notify != nil {
+		w.notify()
+		return
+	}
 	w.wake()
 }
 

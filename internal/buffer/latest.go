@@ -102,6 +102,8 @@ func (r *latestReader[T]) tryLocked() (T, uint64, error) {
 
 func (r *latestReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
+func (r *latestReader[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
+
 func (r *latestReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	// The common case inline; the generic loop handles the rest.
 	b := r.b

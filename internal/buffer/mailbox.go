@@ -103,6 +103,8 @@ func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
 
 func (r *mailboxReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
+func (r *mailboxReader[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
+
 func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	// The common case inline; the generic loop handles the rest.
 	b := r.b

@@ -24,6 +24,20 @@ func tryRecv[T any, R lockedReader[T]](r R) (T, uint64, error) {
 	return v, n, err
 }
 
+// tryRecvArm implements Reader.TryRecvArm for the locked buffers: the
+// reader parks (registers as a waiter) without blocking, so the next push
+// rings its notify function.
+func tryRecvArm[T any, R lockedReader[T]](r R) (T, uint64, error) {
+	mu := r.mutex()
+	mu.Lock()
+	v, n, err := r.tryLocked()
+	if err == ErrEmpty {
+		r.parkLocked()
+	}
+	mu.Unlock()
+	return v, n, err
+}
+
 // recvLoop implements Reader.Recv for every buffer kind. A value is only
 // ever taken under the lock by tryLocked, so returning because ctx ended
 // consumes nothing.
@@ -60,6 +74,13 @@ func newReaderCore(mu *sync.Mutex, ws *waiters) readerCore {
 func (c *readerCore) mutex() *sync.Mutex { return c.mu }
 func (c *readerCore) waiter() *waiter    { return &c.w }
 func (c *readerCore) parkLocked()        { c.ws.park(&c.w) }
+
+// SetNotify implements Reader.SetNotify.
+func (c *readerCore) SetNotify(f func()) {
+	c.mu.Lock()
+	c.w.notify = f
+	c.mu.Unlock()
+}
 
 // Close implements Reader.Close.
 func (c *readerCore) Close() {

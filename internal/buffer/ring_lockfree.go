@@ -208,6 +208,8 @@ type lfReader[T any] struct {
 	bell     chan struct{}
 	watch    ctxWatch
 	wake     func() // ring as a func value, made once
+	notifyFn func() // SetNotify's function; set before the reader is shared
+	armed    atomic.Bool
 }
 
 // announce tells producers that r is about to park.
@@ -224,6 +226,12 @@ func (r *lfReader[T]) unannounce() {
 }
 
 func (r *lfReader[T]) ring() {
+	if r.notifyFn != nil {
+		if r.armed.Swap(false) {
+			r.notifyFn()
+		}
+		return
+	}
 	select {
 	case r.bell <- struct{}{}:
 	default:
@@ -289,6 +297,27 @@ func (r *lfReader[T]) tryRecvSlow() (T, uint64, error) {
 	r.idx = b.div.mod(oldest)
 	r.dropped.Add(missed)
 	return zero, missed, ErrLagged
+}
+
+// SetNotify implements Reader.
+func (r *lfReader[T]) SetNotify(f func()) { r.notifyFn = f }
+
+// TryRecvArm implements Reader.
+func (r *lfReader[T]) TryRecvArm() (T, uint64, error) {
+	v, n, err := r.TryRecv()
+	if err != ErrEmpty {
+		return v, n, err
+	}
+	// Arm and announce, then look again: a push that did not see the
+	// announcement published its value before this second look.
+	r.armed.Store(true)
+	r.announce()
+	if v, n, err := r.tryRecvSlow(); err != ErrEmpty {
+		r.armed.Store(false)
+		r.unannounce()
+		return v, n, err
+	}
+	return v, n, ErrEmpty
 }
 
 // Recv implements Reader.

@@ -152,6 +152,8 @@ func (r *ringReader[T]) tryLocked() (T, uint64, error) {
 
 func (r *ringReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
+func (r *ringReader[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
+
 func (r *ringReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, f Factories) {
 		}
 		for _, k := range kinds {
 			t.Run(k.name, func(t *testing.T) { runCommon(t, k.mk) })
+			t.Run(k.name+"/Notify", func(t *testing.T) { runNotify(t, k.mk) })
 		}
 	})
 }
