@@ -19,12 +19,20 @@ type DB struct {
 
 	mu       sync.Mutex
 	state    dbState
-	records  []recordCore // registration order; index = record id
+	records  []recordCore // registration order; index = record id; nil once evicted
+	live     int          // records not evicted
+	index    map[string]recordCore
 	mistakes []*ConfigError
 
-	// byKey is a copy-on-write snapshot of the registry, so that Produce
-	// and Subscribe look records up without taking mu.
+	families  []familyCore // registration order
+	famByTmpl map[string]familyCore
+	famList   atomic.Pointer[[]familyCore] // copy of families for lookups without mu
+
+	// byKey is a snapshot of the records registered before Run, published
+	// when Run starts; dyn holds every record, instances included. Produce
+	// and Subscribe look records up in them without taking mu.
 	byKey atomic.Pointer[map[string]recordCore]
+	dyn   sync.Map // string → recordCore
 
 	started chan struct{} // closed once Run has started every stage
 }
@@ -40,8 +48,10 @@ const (
 // New returns an empty DB configured by opts. A nil opts is the same as
 // &Options{}.
 func New(opts *Options) *DB {
-	db := &DB{opts: opts.withDefaults(), started: make(chan struct{})}
+	db := &DB{opts: opts.withDefaults(), started: make(chan struct{}),
+		index: map[string]recordCore{}, famByTmpl: map[string]familyCore{}}
 	db.byKey.Store(&map[string]recordCore{})
+	db.famList.Store(&[]familyCore{})
 	return db
 }
 
@@ -80,7 +90,7 @@ func Register[T any](db *DB, key Key[T], buf Buffer) (*Record[T], error) {
 	if err := ValidateKey(key.name); err != nil {
 		return fail(newRecord[T](db, key.name, typ, buf), err.Error())
 	}
-	if old, ok := (*db.byKey.Load())[key.name]; ok {
+	if old, ok := db.index[key.name]; ok {
 		ob := old.base()
 		if ob.typ != typ {
 			return fail(newRecord[T](db, key.name, typ, buf),
@@ -93,43 +103,121 @@ func Register[T any](db *DB, key Key[T], buf Buffer) (*Record[T], error) {
 		return r, nil
 	}
 	r := newRecord[T](db, key.name, typ, buf)
-	r.id = len(db.records)
-	db.records = append(db.records, r)
-	m := make(map[string]recordCore, len(db.records))
-	for _, c := range db.records {
-		m[c.base().key] = c
-	}
-	db.byKey.Store(&m)
+	db.addLocked(r)
 	if p := buf.problem(); p != "" {
 		return fail(r, p)
 	}
 	return r, nil
 }
 
-// Lookup returns the handle of the record registered under key.
-// It fails with ErrUnknownKey or ErrTypeMismatch.
+// addLocked adds r to the registry. Called with db.mu held.
+func (db *DB) addLocked(r recordCore) {
+	b := r.base()
+	b.id = len(db.records)
+	db.records = append(db.records, r)
+	db.live++
+	db.index[b.key] = r
+	db.dyn.Store(b.key, r)
+}
+
+// addInstance registers a family instance created at run time.
+func (db *DB) addInstance(r recordCore) {
+	db.mu.Lock()
+	db.addLocked(r)
+	db.mu.Unlock()
+}
+
+// removeInstance unregisters an evicted instance.
+func (db *DB) removeInstance(r recordCore) {
+	b := r.base()
+	b.evicted.Store(true)
+	db.mu.Lock()
+	if db.index[b.key] == r {
+		delete(db.index, b.key)
+		db.dyn.Delete(b.key)
+	}
+	if b.id >= 0 && b.id < len(db.records) && db.records[b.id] == r {
+		db.records[b.id] = nil
+		db.live--
+	}
+	db.mu.Unlock()
+}
+
+// Lookup returns the handle of the record registered under key, or of
+// the family instance keyed so, if it exists. It fails with ErrUnknownKey
+// or ErrTypeMismatch.
 func Lookup[T any](db *DB, key Key[T]) (*Record[T], error) {
-	c, ok := (*db.byKey.Load())[key.name]
-	if !ok {
+	c := db.lookupCore(key.name)
+	if c == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownKey, key.name)
 	}
+	return typed[T](c, key.name)
+}
+
+func typed[T any](c recordCore, key string) (*Record[T], error) {
 	r, ok := c.(*Record[T])
 	if !ok {
-		return nil, fmt.Errorf("%w: record %q holds %s, not %s", ErrTypeMismatch, key.name, c.base().typ, reflect.TypeFor[T]())
+		return nil, fmt.Errorf("%w: record %q holds %s, not %s", ErrTypeMismatch, key, c.base().typ, reflect.TypeFor[T]())
 	}
 	return r, nil
 }
 
+// lookupCore returns the record registered under key, or nil.
+func (db *DB) lookupCore(key string) recordCore {
+	if c, ok := (*db.byKey.Load())[key]; ok {
+		return c
+	}
+	if c, ok := db.dyn.Load(key); ok {
+		return c.(recordCore)
+	}
+	return nil
+}
+
+// familyOf returns the family whose template key matches, with the
+// captured values.
+func (db *DB) familyOf(key string) (familyCore, []string) {
+	for _, f := range *db.famList.Load() {
+		if t := f.state().tmpl; t != nil {
+			if vals, ok := t.match(key); ok {
+				return f, vals
+			}
+		}
+	}
+	return nil, nil
+}
+
 // Produce stores v in the record named by key. It never blocks: the
-// record's buffer overwrites as its kind prescribes. It fails with
-// ErrUnknownKey, ErrTypeMismatch, or ErrClosed after shutdown.
-// Produce does not allocate.
+// record's buffer overwrites as its kind prescribes. A key that fills a
+// family's template creates the instance on its first write. It fails
+// with ErrUnknownKey, ErrTypeMismatch, ErrFamilyFull, or ErrClosed after
+// shutdown. Produce does not allocate, except when it creates an
+// instance.
 func Produce[T any](db *DB, key Key[T], v T) error {
-	r, err := Lookup(db, key)
+	r, err := lookupOrCreate[T](db, key.name)
 	if err != nil {
 		return err
 	}
 	return r.produce(v)
+}
+
+// lookupOrCreate returns the record keyed by name, creating it if name is
+// an instance key of a family.
+func lookupOrCreate[T any](db *DB, name string) (*Record[T], error) {
+	if c := db.lookupCore(name); c != nil {
+		return typed[T](c, name)
+	}
+	f, vals := db.familyOf(name)
+	if f == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownKey, name)
+	}
+	if fb := f.base(); fb.typ != reflect.TypeFor[T]() {
+		return nil, fmt.Errorf("%w: family %q holds %s, not %s", ErrTypeMismatch, fb.key, fb.typ, reflect.TypeFor[T]())
+	}
+	c, err := f.instanceCore(name, vals)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*Record[T]), nil
 }
 
 // Subscribe returns a new subscription to the record named by key. What
@@ -150,6 +238,9 @@ func RecordsOf[T any](db *DB) []*Record[T] {
 	defer db.mu.Unlock()
 	var rs []*Record[T]
 	for _, c := range db.records {
+		if c == nil {
+			continue
+		}
 		if r, ok := c.(*Record[T]); ok {
 			rs = append(rs, r)
 		}
@@ -161,26 +252,24 @@ func RecordsOf[T any](db *DB) []*Record[T] {
 func (db *DB) Keys() []string {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	keys := make([]string, len(db.records))
-	for i, c := range db.records {
-		keys[i] = c.base().key
+	keys := make([]string, 0, db.live)
+	for _, c := range db.records {
+		if c != nil {
+			keys = append(keys, c.base().key)
+		}
 	}
 	return keys
 }
 
-// snapshot returns the registered records.
-func (db *DB) snapshot() []recordCore {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	return append([]recordCore(nil), db.records...)
-}
-
-// mustConfigure panics if the DB has started: configuring a record after
-// Run is API misuse.
-func (db *DB) mustConfigure(what, key string) {
-	if db.state != configuring {
-		panic(fmt.Sprintf("aimdb: %s on record %q after Run started", what, key))
+// configurable reports whether the DB still takes configuration. After
+// Run started it logs the call, which is ignored, with ErrStarted.
+// Called with db.mu held.
+func (db *DB) configurable(what, key string) bool {
+	if db.state == configuring {
+		return true
 	}
+	db.opts.Logger.Error("aimdb: configuration after Run ignored", "call", what, "record", key, "err", ErrStarted)
+	return false
 }
 
 // checkFunc records a configuration mistake if a stage function is nil.

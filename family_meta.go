@@ -12,10 +12,22 @@ type FamilyMetadata struct {
 	Created      uint64 `json:"created"` // instances created since Run
 	Refused      uint64 `json:"refused"` // writes refused because the family was full
 	Evicted      uint64 `json:"evicted"` // instances removed after being idle
+	// Inbound messages that reached no instance: a topic that does not
+	// fill the template, or a payload that failed to decode for an
+	// instance that does not exist yet.
+	Rejected       uint64 `json:"rejected"`
+	IdleEvictionMs int64  `json:"idle_eviction_ms,omitempty"`
 }
 
 // Families returns the metadata of every record family, in registration
 // order.
 func (db *DB) Families() []FamilyMetadata {
-	return []FamilyMetadata{}
+	db.mu.Lock()
+	fams := append([]familyCore(nil), db.families...)
+	db.mu.Unlock()
+	md := make([]FamilyMetadata, len(fams))
+	for i, f := range fams {
+		md[i] = f.familyMetadata()
+	}
+	return md
 }

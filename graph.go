@@ -28,6 +28,12 @@ type GraphNode struct {
 	BufferCapacity  *int   `json:"buffer_capacity"` // rings only; null otherwise
 	TapCount        int    `json:"tap_count"`
 	HasOutboundLink bool   `json:"has_outbound_link"`
+
+	// Beyond AimDB: a family's node has its template as Key and its live
+	// instance count in Instances; an instance's node names its family.
+	// Edges connect families, not instances.
+	Instances *int   `json:"instances,omitempty"`
+	Family    string `json:"family,omitempty"`
 }
 
 // A GraphEdge connects two records, or a record and the outside world
@@ -73,9 +79,27 @@ func (b *recordBase) origin() Origin {
 func (db *DB) Graph() Graph {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	records := db.records
+	nodes := db.nodesLocked()
 	g := Graph{Nodes: []GraphNode{}, Edges: []GraphEdge{}, TopoOrder: []string{}}
-	for _, c := range records {
+	for _, c := range db.records {
+		if c == nil || c.base().fam == nil {
+			continue
+		}
+		b := c.base()
+		n := GraphNode{
+			Key:             b.key,
+			Origin:          b.origin(),
+			BufferType:      b.cfg.Type(),
+			TapCount:        len(b.famBase.taps),
+			HasOutboundLink: len(b.linksOut) > 0,
+			Family:          b.famBase.key,
+		}
+		if b.cfg.kind == "spmc_ring" {
+			n.BufferCapacity = new(b.cfg.capacity)
+		}
+		g.Nodes = append(g.Nodes, n)
+	}
+	for _, c := range nodes {
 		b := c.base()
 		n := GraphNode{
 			Key:             b.key,
@@ -86,6 +110,9 @@ func (db *DB) Graph() Graph {
 		}
 		if b.cfg.kind == "spmc_ring" {
 			n.BufferCapacity = new(b.cfg.capacity)
+		}
+		if f, ok := c.(familyCore); ok {
+			n.Instances = new(int(f.state().count.Load()))
 		}
 		g.Nodes = append(g.Nodes, n)
 
@@ -111,7 +138,7 @@ func (db *DB) Graph() Graph {
 			g.Edges = append(g.Edges, GraphEdge{From: key, EdgeType: EdgeType{Kind: "tap", Index: i}})
 		}
 	}
-	for _, c := range buildDeps(records, *db.byKey.Load()).order {
+	for _, c := range buildDeps(nodes, db.nodeIndexLocked(nodes)).order {
 		g.TopoOrder = append(g.TopoOrder, c.base().key)
 	}
 	return g

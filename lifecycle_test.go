@@ -7,8 +7,11 @@ package aimdb_test
 
 import (
 	"context"
+	"bytes"
 	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -207,8 +210,10 @@ func TestStopDBPolicy(t *testing.T) {
 
 func TestRunOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db := aimdb.New(nil)
+		var logs syncBuffer
+		db := aimdb.New(&aimdb.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		rec := aimdbtest.Must[*aimdb.Record[int]](t)(aimdb.Register(db, countKey, aimdb.Latest()))
+		fam := aimdbtest.Must[*aimdb.Family[int]](t)(aimdb.RegisterFamily(db, aimdb.NewFamily[int]("late.{id}.x"), aimdb.Latest()))
 		stop := aimdbtest.Start(t, db)
 		if err := db.Run(t.Context()); !errors.Is(err, aimdb.ErrStarted) {
 			t.Errorf("second Run() = %v; want ErrStarted", err)
@@ -216,14 +221,30 @@ func TestRunOnce(t *testing.T) {
 		if _, err := aimdb.Register(db, aimdb.NewKey[int]("late.key.x"), aimdb.Latest()); !errors.Is(err, aimdb.ErrStarted) {
 			t.Errorf("Register after Run = %v; want ErrStarted", err)
 		}
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Error("Source after Run did not panic")
-				}
-			}()
-			rec.Source(nil)
-		}()
+		if _, err := aimdb.RegisterFamily(db, aimdb.NewFamily[int]("late.{id}.y"), aimdb.Latest()); !errors.Is(err, aimdb.ErrStarted) {
+			t.Errorf("RegisterFamily after Run = %v; want ErrStarted", err)
+		}
+		// Configuration methods without a result neither panic nor take
+		// effect after Run: each logs ErrStarted, naming the call.
+		calls := map[string]func(){
+			".Source()":       func() { rec.Source(nil) },
+			".Tap()":          func() { rec.Tap(nil) },
+			".LinkTo()":       func() { rec.LinkTo("x://y", nil) },
+			".LinkFrom()":     func() { rec.LinkFrom("x://y", nil) },
+			".RemoteAccess()": func() { rec.RemoteAccess(nil) },
+			".Transform()":    func() { aimdb.Transform(rec, countKey, func(v int) (int, bool) { return v, true }) },
+			"family .Tap()":   func() { fam.Tap(nil) },
+		}
+		for name, call := range calls {
+			call()
+			if !strings.Contains(logs.String(), "aimdb: db already started") {
+				t.Errorf("%s after Run logged no ErrStarted; logs:\n%s", name, logs.String())
+			}
+			logs.Reset()
+		}
+		if md := db.Records()[0]; md.ProducerCount != 0 || md.ConsumerCount != 0 || len(md.Links) != 0 {
+			t.Errorf("configuration after Run took effect: %+v", md)
+		}
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -231,4 +252,28 @@ func TestRunOnce(t *testing.T) {
 			t.Errorf("Run() after stop = %v; want ErrStarted", err)
 		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
 }

@@ -99,6 +99,13 @@ type link struct {
 
 	mgr atomic.Pointer[linkManager] // set while running, for state
 
+	// Family links: tmpl is the URL's topic template; a view is the link
+	// as one instance sees it (its own counters, its concrete topic), and
+	// parent the family's link it views.
+	tmpl   *keyTemplate
+	parent *link
+	topic  string
+
 	stopMu  sync.RWMutex
 	stopped bool // inbound: shutdown started; messages are ignored
 
@@ -135,7 +142,9 @@ func (b *recordBase) addLink(raw string, inbound, codecNil bool, opts []LinkOpti
 	if inbound {
 		verb = ".LinkFrom()"
 	}
-	b.db.mustConfigure(verb, b.key)
+	if !b.db.configurable(verb, b.key) {
+		return l
+	}
 	if inbound {
 		b.linksIn = append(b.linksIn, l)
 	} else {
@@ -183,7 +192,7 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 		if err != nil {
 			if lag, ok := err.(*LagError); ok {
 				l.dropped.Add(lag.Missed)
-				l.rec.log.Warn("aimdb: outbound link lagged, values not published", "link", l.display, "missed", lag.Missed)
+				l.rec.logger().Warn("aimdb: outbound link lagged, values not published", "link", l.display, "missed", lag.Missed)
 				continue
 			}
 			return
@@ -191,7 +200,7 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 		payload, err := c.Encode(v)
 		if err != nil {
 			l.encodeErrors.Add(1)
-			l.rec.log.Warn("aimdb: value failed to encode; not published", "link", l.display, "err", err)
+			l.rec.logger().Warn("aimdb: value failed to encode; not published", "link", l.display, "err", err)
 			continue
 		}
 		topic := l.conn.Topic
@@ -236,7 +245,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 		}
 		if err != nil {
 			l.decodeErrors.Add(1)
-			r.log.Warn("aimdb: inbound payload failed to decode; not stored",
+			r.logger().Warn("aimdb: inbound payload failed to decode; not stored",
 				"link", l.display, "topic", m.Topic, "err", err)
 			return
 		}
@@ -246,7 +255,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 				t, ok := r.db.lookupCore(key).(*Record[T])
 				if !ok {
 					l.decodeErrors.Add(1)
-					r.log.Warn("aimdb: inbound message routed to an unknown record or one of another type; not stored",
+					r.logger().Warn("aimdb: inbound message routed to an unknown record or one of another type; not stored",
 						"link", l.display, "topic", m.Topic, "target", key)
 					return
 				}
@@ -254,7 +263,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 			}
 		}
 		if err := target.produce(v); err != nil && !errors.Is(err, ErrClosed) {
-			r.log.Warn("aimdb: inbound message not stored", "link", l.display, "err", err)
+			r.logger().Warn("aimdb: inbound message not stored", "link", l.display, "err", err)
 		}
 	}
 }

@@ -331,7 +331,7 @@ func (m *linkManager) serve(ctx context.Context, sess connector.Session) bool {
 			return false
 		}
 		msg.l.publishErrs.Add(1)
-		msg.l.rec.log.Warn("aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
+		msg.l.rec.logger().Warn("aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
 	}
 }
 
@@ -456,7 +456,11 @@ func (l *link) metadata() LinkMetadata {
 	if l.inbound {
 		md.Direction = "in"
 	}
-	if m := l.mgr.Load(); m != nil {
+	m := l.mgr.Load()
+	if m == nil && l.parent != nil {
+		m = l.parent.mgr.Load()
+	}
+	if m != nil {
 		s := m.state.Load()
 		md.State = stateNames[s]
 		md.Connected = s == stConnected

@@ -1,5 +1,7 @@
 package aimdb
 
+import "reflect"
+
 // RecordMetadata describes one record. Its JSON form matches AimDB's
 // RecordMetadata (the rows of AimX record.list), with fields AimDB leaves
 // out when empty left out too.
@@ -38,11 +40,21 @@ type RecordMetadata struct {
 func (db *DB) Records() []RecordMetadata {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	md := make([]RecordMetadata, len(db.records))
-	for i, c := range db.records {
-		md[i] = metadata(c)
+	md := make([]RecordMetadata, 0, db.live)
+	for _, c := range db.records {
+		if c != nil {
+			md = append(md, metadata(c))
+		}
 	}
 	return md
+}
+
+// typeID names a Go type with its package path.
+func typeID(t reflect.Type) string {
+	if t.PkgPath() != "" && t.Name() != "" {
+		return t.PkgPath() + "." + t.Name()
+	}
+	return t.String()
 }
 
 func metadata(c recordCore) RecordMetadata {
@@ -66,8 +78,9 @@ func metadata(c recordCore) RecordMetadata {
 		DroppedCount:           s.Dropped,
 		Occupancy:              [2]int{s.Items, s.Capacity},
 	}
-	if b.typ.PkgPath() != "" && b.typ.Name() != "" {
-		m.TypeID = b.typ.PkgPath() + "." + b.typ.Name()
+	m.TypeID = typeID(b.typ)
+	if b.fam != nil {
+		m.Family = b.famBase.key
 	}
 	if b.cfg.kind == "spmc_ring" {
 		m.BufferCapacity = b.cfg.capacity
@@ -96,7 +109,7 @@ func metadata(c recordCore) RecordMetadata {
 func (db *DB) ResetStageProfiling() {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	for _, c := range db.records {
+	for _, c := range db.nodesLocked() {
 		b := c.base()
 		for _, st := range b.sources {
 			st.reset()
@@ -116,7 +129,12 @@ func (db *DB) ResetStageProfiling() {
 // ResetBufferMetrics zeroes every buffer's produced, consumed and dropped
 // counters. Occupancy is unaffected.
 func (db *DB) ResetBufferMetrics() {
-	for _, c := range db.snapshot() {
-		c.resetStats()
+	db.mu.Lock()
+	records := append([]recordCore(nil), db.records...)
+	db.mu.Unlock()
+	for _, c := range records {
+		if c != nil {
+			c.resetStats()
+		}
 	}
 }

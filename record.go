@@ -50,7 +50,6 @@ type recordBase struct {
 	key string
 	typ reflect.Type
 	cfg Buffer
-	log *slog.Logger // the DB's logger, annotated with the key
 
 	sources    []*stage
 	taps       []*stage
@@ -60,12 +59,23 @@ type recordBase struct {
 	linksOut   []*link   // LinkTo: outbound links, consumers of the record
 	remote     remoteOps // non-nil once RemoteAccess was called
 
+	isFamily bool         // the base of a *Family[T]: key is the template
+	fam      *familyState // set on a family's instances
+	famBase  *recordBase  // the family of an instance
+	inst     *Instance    // an instance's key and captures
+	evicted  atomic.Bool  // an instance removed for idleness
+
 	// Writers still running; writersDone is closed when it reaches zero.
 	writers     atomic.Int32
 	writersDone chan struct{}
 }
 
 func (b *recordBase) base() *recordBase { return b }
+
+// logger returns the DB's logger annotated with the record's key. It is
+// made on each call (only on the paths that log), so that an idle record
+// costs no logger.
+func (b *recordBase) logger() *slog.Logger { return b.db.opts.Logger.With("record", b.key) }
 
 func (b *recordBase) setWriters(n int) {
 	b.writersDone = make(chan struct{})
@@ -93,8 +103,7 @@ type Record[T any] struct {
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {
-	r := &Record[T]{recordBase: recordBase{db: db, id: -1, key: key, typ: typ, cfg: cfg,
-		log: db.opts.Logger.With("record", key)}}
+	r := &Record[T]{recordBase: recordBase{db: db, id: -1, key: key, typ: typ, cfg: cfg}}
 	if cfg.problem() == "" {
 		r.buf = buffer.New[T](cfg.kind, cfg.capacity)
 	}
@@ -109,7 +118,9 @@ func (r *Record[T]) Key() Key[T] { return Key[T]{name: r.key} }
 func (r *Record[T]) Source(f SourceFunc[T], opts ...StageOption) {
 	r.db.mu.Lock()
 	defer r.db.mu.Unlock()
-	r.db.mustConfigure(".Source()", r.key)
+	if !r.db.configurable(".Source()", r.key) {
+		return
+	}
 	r.db.checkFunc(f == nil, r.key, ".Source()")
 	r.sources = append(r.sources, newStage(stageSource, len(r.sources), opts))
 	r.srcFns = append(r.srcFns, f)
@@ -119,7 +130,9 @@ func (r *Record[T]) Source(f SourceFunc[T], opts ...StageOption) {
 func (r *Record[T]) Tap(f TapFunc[T], opts ...StageOption) {
 	r.db.mu.Lock()
 	defer r.db.mu.Unlock()
-	r.db.mustConfigure(".Tap()", r.key)
+	if !r.db.configurable(".Tap()", r.key) {
+		return
+	}
 	r.db.checkFunc(f == nil, r.key, ".Tap()")
 	r.taps = append(r.taps, newStage(stageTap, len(r.taps), opts))
 	r.tapFns = append(r.tapFns, f)

@@ -13,9 +13,10 @@ var (
 	// ErrNoRemoteAccess reports a record that was not opened with
 	// RemoteAccess.
 	ErrNoRemoteAccess = errors.New("aimdb: record has no remote access")
-	// ErrHasWriter reports a remote write to a record that a source or a
-	// transform writes: the record has one writer, and it is not remote.
-	ErrHasWriter = errors.New("aimdb: record is written by its source or transform")
+	// ErrHasWriter reports a remote write to a record that a source, a
+	// transform or an inbound link writes: the record has one writer, and
+	// it is not remote.
+	ErrHasWriter = errors.New("aimdb: record is written by its source, transform or inbound link")
 	// ErrNoValue reports a record that holds no value yet.
 	ErrNoValue = errors.New("aimdb: record has no value")
 )
@@ -29,7 +30,9 @@ var (
 func (r *Record[T]) RemoteAccess(c Codec[T]) {
 	r.db.mu.Lock()
 	defer r.db.mu.Unlock()
-	r.db.mustConfigure(".RemoteAccess()", r.key)
+	if !r.db.configurable(".RemoteAccess()", r.key) {
+		return
+	}
 	if isNilCodec(c) {
 		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: ".RemoteAccess() given a nil codec"})
 		return
@@ -55,6 +58,7 @@ type remoteReader interface {
 // for concurrent use.
 type RemoteRecord struct {
 	b   *recordBase
+	c   recordCore
 	ops remoteOps
 }
 
@@ -62,8 +66,8 @@ type RemoteRecord struct {
 // fails with ErrUnknownKey, or ErrNoRemoteAccess if the record was not
 // opened with RemoteAccess.
 func (db *DB) Remote(key string) (*RemoteRecord, error) {
-	c, ok := (*db.byKey.Load())[key]
-	if !ok {
+	c := db.lookupCore(key)
+	if c == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownKey, key)
 	}
 	b := c.base()
@@ -73,7 +77,7 @@ func (db *DB) Remote(key string) (*RemoteRecord, error) {
 	if ops == nil {
 		return nil, fmt.Errorf("record %q: %w", key, ErrNoRemoteAccess)
 	}
-	return &RemoteRecord{b: b, ops: ops}, nil
+	return &RemoteRecord{b: b, c: c, ops: ops}, nil
 }
 
 // Key returns the record's key.
@@ -83,15 +87,15 @@ func (r *RemoteRecord) Key() string { return r.b.key }
 func (r *RemoteRecord) Metadata() RecordMetadata {
 	r.b.db.mu.Lock()
 	defer r.b.db.mu.Unlock()
-	return metadata(r.b.db.records[r.b.id])
+	return metadata(r.c)
 }
 
-// HasWriter reports whether a source or a transform writes the record;
-// Set refuses such records.
+// HasWriter reports whether a source, a transform or join, or an inbound
+// link writes the record; Set refuses such records.
 func (r *RemoteRecord) HasWriter() bool {
 	r.b.db.mu.Lock()
 	defer r.b.db.mu.Unlock()
-	return len(r.b.sources) > 0 || len(r.b.transforms) > 0
+	return len(r.b.sources) > 0 || len(r.b.transforms) > 0 || len(r.b.linksIn) > 0
 }
 
 // Latest returns the JSON of the record's current value without

@@ -2,6 +2,7 @@ package aimdb
 
 import (
 	"context"
+	"maps"
 	"errors"
 	"runtime/debug"
 	"sync"
@@ -33,6 +34,8 @@ func (db *DB) Run(ctx context.Context) error {
 	}
 	db.state = running
 	order := v.order
+	snap := maps.Clone(db.index)
+	db.byKey.Store(&snap)
 	db.mu.Unlock()
 
 	rs := newRunState(db, ctx)
@@ -133,7 +136,7 @@ func (rs *runState) goStage(ctx context.Context, rec *recordBase, st *stage, wri
 		}
 		st.running.Store(true)
 		defer st.running.Store(false)
-		log := rec.log.With("stage", st.label())
+		log := rec.logger().With("stage", st.label())
 		backoff := rs.opts.RestartBackoff
 		for {
 			started := rs.opts.Clock.Now()

@@ -20,6 +20,7 @@ type Subscription[T any] struct {
 	owned bool
 	prof  *stage
 	last  int64 // nanotime the previous value was handed out, for profiling
+	log   *slog.Logger
 }
 
 // Recv returns the next value, blocking until there is one.
@@ -99,7 +100,12 @@ func (s *Subscription[T]) Key() Key[T] { return s.rec.Key() }
 func (s *Subscription[T]) Clock() Clock { return s.rec.db.opts.Clock }
 
 // Logger returns the DB's logger, annotated with the record key.
-func (s *Subscription[T]) Logger() *slog.Logger { return s.rec.log }
+func (s *Subscription[T]) Logger() *slog.Logger {
+	if s.log == nil {
+		s.log = s.rec.logger()
+	}
+	return s.log
+}
 
 // profile records, for a tap, the time spent on the previous value.
 func (s *Subscription[T]) profile() {

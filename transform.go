@@ -30,7 +30,9 @@ func (t *transform) verb() string {
 func (b *recordBase) addTransform(t *transform, isNil bool) {
 	b.db.mu.Lock()
 	defer b.db.mu.Unlock()
-	b.db.mustConfigure(t.verb(), b.key)
+	if !b.db.configurable(t.verb(), b.key) {
+		return
+	}
 	b.db.checkFunc(isNil, b.key, t.verb())
 	t.stage.index = len(b.transforms)
 	b.transforms = append(b.transforms, t)
@@ -53,7 +55,7 @@ func Transform[In, Out any](out *Record[Out], in Key[In], f func(In) (Out, bool)
 	}
 	t.prepare = func(rs *runState) {
 		sub := rs.db.lookupCore(in.name).(*Record[In]).subscribeStage(nil)
-		log := out.log.With("stage", t.stage.label())
+		log := out.logger().With("stage", t.stage.label())
 		rs.queue(func() {
 			rs.goStage(rs.stageCtx, &out.recordBase, t.stage, true, func(ctx context.Context) error {
 				return pump(ctx, sub, log, func(v In) error {
@@ -124,7 +126,7 @@ func info[T any](k Key[T]) keyInfo { return keyInfo{k.name, reflect.TypeFor[T]()
 // joinInput subscribes input number bit of j and queues its goroutine.
 func joinInput[X, Out any](rs *runState, j *joinCore[Out], bit int, key Key[X], set func(X)) {
 	sub := rs.db.lookupCore(key.name).(*Record[X]).subscribeStage(nil)
-	log := j.out.log.With("stage", j.t.stage.label())
+	log := j.out.logger().With("stage", j.t.stage.label())
 	rs.queue(func() {
 		rs.goStage(rs.stageCtx, &j.out.recordBase, j.t.stage, true, func(ctx context.Context) error {
 			return pump(ctx, sub, log, func(v X) error {
@@ -178,8 +180,6 @@ func Join3[A, B, C, Out any](out *Record[Out], ka Key[A], kb Key[B], kc Key[C], 
 	out.addTransform(j.t, f == nil)
 }
 
-// lookupCore returns the record registered under key, or nil.
-func (db *DB) lookupCore(key string) recordCore { return (*db.byKey.Load())[key] }
 
 // timed calls f(v), timing the call when the stage samples it.
 func timed[In, Out any](st *stage, v In, f func(In) (Out, bool)) (Out, bool) {

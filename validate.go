@@ -39,11 +39,41 @@ func (v *validation) add(key, format string, args ...any) {
 	v.errs = append(v.errs, &ConfigError{Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
+// nodesLocked returns the nodes of the dependency graph: the records
+// registered before Run (not family instances) and the families.
+func (db *DB) nodesLocked() []recordCore {
+	nodes := make([]recordCore, 0, len(db.records)+len(db.families))
+	for _, c := range db.records {
+		if c != nil && c.base().fam == nil {
+			nodes = append(nodes, c)
+		}
+	}
+	for _, f := range db.families {
+		nodes = append(nodes, f)
+	}
+	return nodes
+}
+
+// nodeIndexLocked maps keys and family templates to their nodes.
+func (db *DB) nodeIndexLocked(nodes []recordCore) map[string]recordCore {
+	m := make(map[string]recordCore, len(nodes))
+	for _, c := range nodes {
+		m[c.base().key] = c
+	}
+	return m
+}
+
 func (db *DB) validateLocked() validation {
 	v := validation{errs: slices.Clone(db.mistakes)}
-	byKey := *db.byKey.Load()
-	for _, c := range db.records {
+	nodes := db.nodesLocked()
+	byKey := db.nodeIndexLocked(nodes)
+	for _, c := range nodes {
 		b := c.base()
+		if b.isFamily {
+			db.validateFamily(&v, c.(familyCore), byKey)
+		} else if f, _ := db.familyOf(b.key); f != nil {
+			v.add(b.key, "key fills the template of family %q; instance keys belong to the family", f.base().key)
+		}
 		if len(b.sources) > 1 {
 			v.add(b.key, "record has %d .Source() stages; only one is allowed", len(b.sources))
 		}
@@ -70,8 +100,14 @@ func (db *DB) validateLocked() validation {
 			for i, in := range t.inputs {
 				ic, ok := byKey[in]
 				switch {
+				case !ok && b.isFamily:
+					v.add(b.key, "%s references unregistered input family %q", t.verb(), in)
 				case !ok:
 					v.add(b.key, "%s references unregistered input %q", t.verb(), in)
+				case ic.base().isFamily != b.isFamily && b.isFamily:
+					v.add(b.key, "%s input %q is a record, not a family; a family derives from families", t.verb(), in)
+				case ic.base().isFamily != b.isFamily:
+					v.add(b.key, "%s input %q is a family; use TransformFamily or JoinFamily2 on a family", t.verb(), in)
 				case ic.base().typ != t.types[i]:
 					v.add(b.key, "%s input %q has type %s, but the function takes %s",
 						t.verb(), in, ic.base().typ, t.types[i])
@@ -79,7 +115,7 @@ func (db *DB) validateLocked() validation {
 			}
 		}
 	}
-	g := buildDeps(db.records, byKey)
+	g := buildDeps(nodes, byKey)
 	v.order = g.order
 	if cyc := g.cycle(); len(cyc) > 0 {
 		v.add("", "cyclic dependency among records: [%s]", strings.Join(cyc, ", "))
@@ -99,33 +135,37 @@ type deps struct {
 func buildDeps(records []recordCore, byKey map[string]recordCore) *deps {
 	g := &deps{records: records, out: make([][]int, len(records)), left: make([]bool, len(records))}
 	indeg := make([]int, len(records))
-	for _, c := range records {
+	pos := make(map[*recordBase]int, len(records))
+	for i, c := range records {
+		pos[c.base()] = i
+	}
+	for i, c := range records {
 		b := c.base()
 		for _, t := range b.transforms {
 			for _, in := range t.inputs {
 				if ic, ok := byKey[in]; ok {
-					from := ic.base().id
-					g.out[from] = append(g.out[from], b.id)
-					indeg[b.id]++
+					from := pos[ic.base()]
+					g.out[from] = append(g.out[from], i)
+					indeg[i]++
 				}
 			}
 		}
 	}
-	// Kahn's algorithm, always taking the lowest ready id so the order is
-	// deterministic and follows registration among independent records.
-	ready := []int{}
+	// Kahn's algorithm, always taking the lowest ready position so the
+	// order is deterministic and follows registration among independent
+	// records (a min-heap keeps it O(n log n)).
+	ready := &intHeap{}
 	for i, d := range indeg {
 		if d == 0 {
-			ready = append(ready, i)
+			ready.push(i)
 		}
 	}
-	for len(ready) > 0 {
-		i := slices.Min(ready)
-		ready = slices.DeleteFunc(ready, func(x int) bool { return x == i })
+	for ready.len() > 0 {
+		i := ready.pop()
 		g.order = append(g.order, records[i])
 		for _, o := range g.out[i] {
 			if indeg[o]--; indeg[o] == 0 {
-				ready = append(ready, o)
+				ready.push(o)
 			}
 		}
 	}
@@ -194,5 +234,43 @@ func (db *DB) validateLink(v *validation, l *link) {
 	}
 	if l.typeErr != "" {
 		v.addURL(key, l.display, "%s: %s", verb, l.typeErr)
+	}
+}
+
+// intHeap is a min-heap of ints.
+type intHeap struct{ a []int }
+
+func (h *intHeap) len() int { return len(h.a) }
+
+func (h *intHeap) push(x int) {
+	h.a = append(h.a, x)
+	for i := len(h.a) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h.a[p] <= h.a[i] {
+			break
+		}
+		h.a[p], h.a[i] = h.a[i], h.a[p]
+		i = p
+	}
+}
+
+func (h *intHeap) pop() int {
+	top := h.a[0]
+	last := len(h.a) - 1
+	h.a[0] = h.a[last]
+	h.a = h.a[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h.a) && h.a[l] < h.a[m] {
+			m = l
+		}
+		if r < len(h.a) && h.a[r] < h.a[m] {
+			m = r
+		}
+		if m == i {
+			return top
+		}
+		h.a[m], h.a[i] = h.a[i], h.a[m]
+		i = m
 	}
 }
