@@ -1,5 +1,19 @@
-// Package aimdbtest helps test programs built on aimdb: it runs a DB for
-// the length of a test and collects values from subscriptions.
+// Package aimdbtest helps test programs built on aimdb. Its functions take
+// the test's testing.TB, fail the test on an error instead of returning
+// it, and infer the value type from the key, so a test spells no type
+// twice and never polls:
+//
+//	rec := aimdbtest.Register(t, db, IndoorTemp, aimdb.Ring(8))
+//	sub := aimdbtest.Subscribe(t, db, IndoorTemp) // closed when the test ends
+//	aimdbtest.Start(t, db)                        // runs db until the test ends
+//	aimdbtest.WaitLinksConnected(t, db)           // every link is up
+//	rec.Produce(Temperature{21.5})
+//	got := aimdbtest.Collect(t, sub, 1)
+//	aimdbtest.Settle(t, db)                       // every stage took every value
+//
+// The waits end at the test's deadline (go test -timeout) or after
+// DefaultTimeout, whichever comes first, and fail the test naming what
+// they waited for.
 package aimdbtest
 
 import (

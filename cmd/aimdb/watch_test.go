@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/internal/tooltest"
 )
 
 // startWatch runs aimdb watch in-process until it returns.
@@ -157,10 +158,7 @@ func buildBinary(t *testing.T) string {
 // of 100×12, and reads the screen: the table is redrawn in place, and
 // Ctrl-C ends the watch with status 0 and a summary.
 func TestWatchTerminal(t *testing.T) {
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Fatalf("tmux is needed for the terminal test (apt-get install tmux): %v", err)
-	}
+	tmux := tooltest.Path(t, "tmux")
 	bin := buildBinary(t)
 	f := startFixture(t, nil)
 	sock := filepath.Join(t.TempDir(), "tmux.sock")

@@ -7,25 +7,23 @@ package chromiumtest
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/aimdb-go/aimdb/internal/tooltest"
 )
 
-// Path is the browser the tests drive.
-const Path = "/usr/bin/chromium"
-
-// Require fails the test, saying what to install, when Chromium is
-// missing. Tests never skip for it.
-func Require(t testing.TB) {
+// Require returns the Chromium the tests drive: $AIMDB_CHROMIUM, or
+// chromium on PATH. When it is missing it skips the test, naming the
+// package to install, or fails it under AIMDB_TEST_STRICT=1 (see
+// internal/tooltest).
+func Require(t testing.TB) string {
 	t.Helper()
-	if _, err := os.Stat(Path); err != nil {
-		t.Fatalf("this test drives headless Chromium at %s: install chromium: apt-get install chromium (%v)", Path, err)
-	}
+	return tooltest.Path(t, "chromium")
 }
 
 // Open starts headless Chromium for at most timeout and returns the
@@ -35,10 +33,10 @@ func Require(t testing.TB) {
 // as a window size.
 func Open(t testing.TB, timeout time.Duration, onException func(format string, args ...any), extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	Require(t)
+	path := Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(Path),
+		chromedp.ExecPath(path),
 		chromedp.NoSandbox, // containers run the tests as root
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),

@@ -8,7 +8,10 @@
 // (CI sets it) a missing program fails the test instead.
 //
 // Every test that can skip for a missing program goes through this
-// package; a test in the repository root enforces it.
+// package: TestOnlyToolSkips, in this package, fails on a call to
+// exec.LookPath, a Skip method or a hard-coded /usr/bin or /usr/sbin
+// path in any test file of the repository outside this package, except
+// the few it lists with a reason.
 package tooltest
 
 import (
@@ -28,13 +31,13 @@ const StrictEnv = "AIMDB_TEST_STRICT"
 type Tool struct {
 	Name    string   // the command, as on PATH: "chromium"
 	Env     string   // the variable that may name the binary: "AIMDB_CHROMIUM"
-	Paths   []string // absolute paths tried after PATH (Debian puts some daemons in /usr/sbin)
+	Paths   []string // absolute paths tried after PATH: only directories not on a user's PATH (Debian's daemons in /usr/sbin)
 	Install string   // how to install it on Debian
 }
 
 // Tools lists every external program the tests use, by name.
 var Tools = map[string]Tool{
-	"chromium":        {Name: "chromium", Env: "AIMDB_CHROMIUM", Paths: []string{"/usr/bin/chromium"}, Install: "apt-get install chromium"},
+	"chromium":        {Name: "chromium", Env: "AIMDB_CHROMIUM", Install: "apt-get install chromium"},
 	"mosquitto":       {Name: "mosquitto", Env: "AIMDB_MOSQUITTO", Paths: []string{"/usr/sbin/mosquitto"}, Install: "apt-get install mosquitto"},
 	"tmux":            {Name: "tmux", Env: "AIMDB_TMUX", Install: "apt-get install tmux"},
 	"node":            {Name: "node", Env: "AIMDB_NODE", Install: "apt-get install nodejs"},
@@ -86,6 +89,9 @@ func Path(t testing.TB, name string) string {
 	p, ok := Find(name)
 	if !ok {
 		tool := Tools[name]
+		if v := os.Getenv(tool.Env); v != "" {
+			Missing(t, name, fmt.Sprintf("%s (%s=%s is not an executable)", tool.Install, tool.Env, v))
+		}
 		how := tool.Install
 		if tool.Env != "" {
 			how += " (or set " + tool.Env + " to the binary)"
