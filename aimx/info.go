@@ -16,7 +16,7 @@ type Info struct {
 	Version          string    `json:"version"`                  // the AimX version, "3.0"
 	Name             string    `json:"name,omitempty"`           // ServerOptions.Name
 	PID              int       `json:"pid,omitempty"`
-	Started          time.Time `json:"started,omitzero"`   // when the server was created
+	Started          time.Time `json:"started,omitzero"`    // when the server was created
 	UptimeMs         int64     `json:"uptime_ms,omitempty"` // time since Started
 	Records          int       `json:"records"`             // records the client may list
 	Permissions      []string  `json:"permissions"`         // ["read"] or ["read","write"]
