@@ -114,6 +114,8 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 		return ss.drain(ctx, f.ID, *p.Name, p.Limit)
 	case "record.query":
 		return ss.query(ctx, f.ID, badParams, p)
+	case "instance.info":
+		return ss.reply(ctx, f.ID, ss.info())
 	case "graph.nodes":
 		return ss.reply(ctx, f.ID, db.Graph().Nodes)
 	case "graph.edges":
@@ -151,9 +153,14 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 		}
 		ss.authed = true
 	}
+	return ss.reply(ctx, f.ID, ss.welcome())
+}
+
+// welcome returns the result of hello.
+func (ss *session) welcome() Welcome {
 	pol := ss.srv.opts.Policy
 	w := Welcome{
-		Authenticated:    tok != "",
+		Authenticated:    ss.srv.opts.Token != "",
 		MaxSubscriptions: ss.srv.opts.MaxSubscriptions,
 		Permissions:      []string{"read"},
 		Server:           "aimdb",
@@ -168,7 +175,7 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 			}
 		}
 	}
-	return ss.reply(ctx, f.ID, w)
+	return w
 }
 
 // records returns the record.list rows, with writable set from the

@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aimdb-go/aimdb"
 )
@@ -85,6 +86,13 @@ type ServerOptions struct {
 	Query QueryFunc
 	// Logger receives connection and error logs. Default: the DB's.
 	Logger *slog.Logger
+	// Name names the server in RuntimeDir and instance.info. Default:
+	// the program's name.
+	Name string
+	// Unlisted keeps Serve from registering its listeners in RuntimeDir.
+	// By default each listener is registered while it is served, so that
+	// Instances and `aimdb instance list` find it.
+	Unlisted bool
 }
 
 // QueryParams are the parameters of record.query.
@@ -114,6 +122,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns int
+
+	reg registry // endpoints and start time, for instance.info
 }
 
 // NewServer returns a server for db. A nil opts is the same as
@@ -135,7 +145,7 @@ func NewServer(db *aimdb.DB, opts *ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = db.Logger()
 	}
-	return &Server{db: db, opts: o, log: o.Logger.With("component", "aimx")}
+	return &Server{db: db, opts: o, log: o.Logger.With("component", "aimx"), reg: registry{started: time.Now()}}
 }
 
 // Serve accepts connections on ln until ctx ends or ln fails, and serves
@@ -146,6 +156,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	defer s.listed(ln)()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {

@@ -7,6 +7,7 @@
 //	aimdb watch 'station.*.temperature'
 //	aimdb graph --format mermaid
 //	aimdb mcp --allow-write
+//	aimdb instance list
 //
 // The endpoint comes from --connect, else the AIMDB_CONNECT environment
 // variable, else tcp://127.0.0.1:7433. Errors are one line on stderr;
@@ -139,7 +140,7 @@ serial:///dev/tty…?baud=N.`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
-	root.AddCommand(newRecordCmd(a), newWatchCmd(a), newGraphCmd(a), newMCPCmd(a), newVersionCmd(a))
+	root.AddCommand(newRecordCmd(a), newWatchCmd(a), newGraphCmd(a), newMCPCmd(a), newInstanceCmd(a), newVersionCmd(a))
 	for _, f := range extraCommands {
 		root.AddCommand(f(a))
 	}
@@ -150,17 +151,22 @@ serial:///dev/tty…?baud=N.`,
 // that a watch survives a restart of the server; every call is bounded by
 // --timeout.
 func (a *app) dial(ctx context.Context) (*aimx.Client, error) {
+	return a.dialTo(ctx, a.connect)
+}
+
+// dialTo connects to endpoint as dial does.
+func (a *app) dialTo(ctx context.Context, endpoint string) (*aimx.Client, error) {
 	token := a.token
 	if token == "" {
 		token = a.env("AIMDB_TOKEN") // not the flag's default: --help would print it
 	}
-	c, err := aimx.Dial(ctx, a.connect, &aimx.ClientOptions{
+	c, err := aimx.Dial(ctx, endpoint, &aimx.ClientOptions{
 		Token:       token,
 		Name:        "aimdb-cli",
 		DialTimeout: a.timeout,
 	})
 	if errors.Is(err, aimx.ErrDenied) {
-		return nil, fmt.Errorf("cannot connect to %s: the server refused the token (denied); pass --token or set AIMDB_TOKEN", a.connect)
+		return nil, fmt.Errorf("cannot connect to %s: the server refused the token (denied); pass --token or set AIMDB_TOKEN", endpoint)
 	}
 	return c, err
 }

@@ -20,7 +20,7 @@ import (
 
 // mcpOptions are the flags of aimdb mcp.
 type mcpOptions struct {
-	allowWrite bool   // add set_record
+	allowWrite bool   // add set_record and the resets
 	public     bool   // only list_records and get_record
 	http       string // serve streamable HTTP on this address instead of stdio
 }
@@ -34,9 +34,15 @@ func newMCPCmd(a *app) *cobra.Command {
 over stdio by default, over streamable HTTP with --http ADDR.
 
 Tools: list_records, get_record, drain_record, sample_subscription, graph,
-query_history, health, and set_record with --allow-write. --public serves
-list_records and get_record only. Every tool talks to the --connect
-endpoint (or $AIMDB_CONNECT); no tool takes an endpoint.
+query_history, health, get_buffer_metrics, get_stage_profiling,
+query_schema, discover_instances, get_instance_info; with --allow-write
+also set_record, reset_buffer_metrics and reset_stage_profiling.
+Resources: aimdb://records, aimdb://graph and aimdb://record/{key}.
+Prompts: diagnose_db and explain_record.
+--public serves list_records, get_record, aimdb://records and
+aimdb://record/{key} only. Every tool talks to the --connect endpoint
+(or $AIMDB_CONNECT); only get_instance_info takes an endpoint, one that
+discover_instances found.
 
 An MCP client configuration:
   {"mcpServers": {"aimdb": {"command": "aimdb",
@@ -60,8 +66,8 @@ An MCP client configuration:
 			return err
 		},
 	}
-	cmd.Flags().BoolVar(&o.allowWrite, "allow-write", false, "add the set_record tool (the server's policy still decides)")
-	cmd.Flags().BoolVar(&o.public, "public", false, "serve only list_records and get_record")
+	cmd.Flags().BoolVar(&o.allowWrite, "allow-write", false, "add set_record, reset_buffer_metrics and reset_stage_profiling (the server's policy still decides)")
+	cmd.Flags().BoolVar(&o.public, "public", false, "serve only list_records, get_record and the record resources")
 	cmd.Flags().StringVar(&o.http, "http", "", "serve streamable HTTP on this address (e.g. 127.0.0.1:8931) instead of stdio")
 	return cmd
 }
@@ -135,14 +141,38 @@ func (b *mcpBackend) server() *mcp.Server {
 	mcp.AddTool(s, &mcp.Tool{Name: "get_record", Annotations: ro,
 		Description: "Read the current value of a record (by key) as JSON: a latest record's value, a mailbox's pending value, a ring's newest value."},
 		b.getRecord)
+	b.addResources(s)
 	if b.opts.public {
 		return s
 	}
+	b.addPrompts(s)
 	if b.opts.allowWrite {
 		mcp.AddTool(s, &mcp.Tool{Name: "set_record", Annotations: &mcp.ToolAnnotations{DestructiveHint: new(false), IdempotentHint: true, OpenWorldHint: new(false)},
 			Description: "Write a record's value (JSON in the record's own encoding). The DB's write policy decides: records written by a source or transform, and records outside the policy, are refused."},
 			b.setRecord)
+		reset := &mcp.ToolAnnotations{DestructiveHint: new(true), IdempotentHint: true, OpenWorldHint: new(false)}
+		mcp.AddTool(s, &mcp.Tool{Name: "reset_buffer_metrics", Annotations: reset,
+			Description: "Reset the produced, consumed and dropped counters of every record to zero (buffer_metrics.reset). The server's policy must be read-write."},
+			b.reset("buffer metrics", (*aimx.Client).ResetBufferMetrics))
+		mcp.AddTool(s, &mcp.Tool{Name: "reset_stage_profiling", Annotations: reset,
+			Description: "Reset the call counts and times of every stage to zero (profiling.reset). The server's policy must be read-write."},
+			b.reset("stage profiling", (*aimx.Client).ResetProfiling))
 	}
+	mcp.AddTool(s, &mcp.Tool{Name: "get_buffer_metrics", Annotations: ro,
+		Description: "Buffer counters of the records matching a key or pattern (all when empty): produced, consumed and dropped values, values retained and capacity, producers and consumers."},
+		b.bufferMetrics)
+	mcp.AddTool(s, &mcp.Tool{Name: "get_stage_profiling", Annotations: ro,
+		Description: "Stage profiles of the records matching a key or pattern (all when empty): for each source, tap and transform its call count, total/avg/min/max time in ns, errors, restarts and whether it runs; and each record's bottleneck, the stage with the highest average time."},
+		b.stageProfiling)
+	mcp.AddTool(s, &mcp.Tool{Name: "query_schema", Annotations: ro,
+		Description: "The contract of a record: its Go type (the type is the contract), type id, buffer, whether it is writable, and a JSON Schema inferred from its current value, with that value as an example."},
+		b.querySchema)
+	mcp.AddTool(s, &mcp.Tool{Name: "discover_instances", Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: new(false)},
+		Description: "Find the AimDB servers running on this machine (registered in the runtime directory) and the --connect endpoint, and describe each: version, uptime, record count, policy and endpoints, or why it could not be reached."},
+		b.discoverInstances)
+	mcp.AddTool(s, &mcp.Tool{Name: "get_instance_info", Annotations: ro,
+		Description: "Describe one server: name, pid, server and protocol version, start time and uptime, record count, policy (permissions and writable records), subscription limit and endpoints. By default the --connect endpoint; `endpoint` may name one discover_instances found."},
+		b.instanceInfo)
 	mcp.AddTool(s, &mcp.Tool{Name: "drain_record", Annotations: &mcp.ToolAnnotations{OpenWorldHint: new(false)},
 		Description: "Take the values of a record that arrived since the previous drain_record of it, oldest first. The first drain of a ring opens its cursor and returns nothing; call again later. Draining a mailbox takes its value away from local consumers."},
 		b.drainRecord)
@@ -150,7 +180,7 @@ func (b *mcpBackend) server() *mcp.Server {
 		Description: "Subscribe to a record key or pattern ('*' one segment, '#' any number) and collect updates until `count` arrived or `seconds` passed. Wildcard subscriptions start with a snapshot of each matched record's value. `lost` counts values missed."},
 		b.sample)
 	mcp.AddTool(s, &mcp.Tool{Name: "graph", Annotations: ro,
-		Description: "The record dependency graph: nodes (records with origin, inputs, buffer, taps, inbound and outbound links), edges and a topological order. `format` dot, mermaid or tree adds a rendering in `text`."},
+		Description: "The record dependency graph: nodes (records with origin, inputs, buffer, taps, inbound and outbound links), edges and a topological order; `view` nodes, edges or topo_order returns one of them. `format` dot, mermaid or tree adds a rendering in `text`."},
 		b.graph)
 	mcp.AddTool(s, &mcp.Tool{Name: "query_history", Annotations: ro,
 		Description: "Query stored values of the records matching a pattern, oldest first. `since`/`until`: RFC 3339, Unix milliseconds, or a duration before now ('15m'). `limit` is per record. Needs a DB with persistence."},
@@ -400,12 +430,13 @@ func (b *mcpBackend) sample(ctx context.Context, _ *mcp.CallToolRequest, in samp
 
 type graphIn struct {
 	Format string `json:"format,omitempty" jsonschema:"json (structured only, the default), dot, mermaid or tree: adds a rendering in text"`
+	View   string `json:"view,omitempty" jsonschema:"all (the default), nodes, edges or topo_order: which parts to return"`
 }
 
 type graphOut struct {
-	Nodes     []graphNode `json:"nodes"`
-	Edges     []graphEdge `json:"edges"`
-	TopoOrder []string    `json:"topo_order" jsonschema:"inputs before the records derived from them"`
+	Nodes     []graphNode `json:"nodes,omitempty"`
+	Edges     []graphEdge `json:"edges,omitempty"`
+	TopoOrder []string    `json:"topo_order,omitempty" jsonschema:"inputs before the records derived from them"`
 	Text      string      `json:"text,omitempty" jsonschema:"the rendering asked for by format"`
 }
 
@@ -414,12 +445,24 @@ func (b *mcpBackend) graph(ctx context.Context, _ *mcp.CallToolRequest, in graph
 	if !slices.Contains([]string{"", "json", "dot", "mermaid", "tree"}, in.Format) {
 		return nil, out, fmt.Errorf("graph: format %q: want json, dot, mermaid or tree", in.Format)
 	}
+	if !slices.Contains([]string{"", "all", "nodes", "edges", "topo_order"}, in.View) {
+		return nil, out, fmt.Errorf("graph: view %q: want all, nodes, edges or topo_order", in.View)
+	}
 	err := b.call(ctx, func(ctx context.Context, c *aimx.Client) error {
 		g, err := fetchGraph(ctx, c)
 		if err != nil {
 			return err
 		}
-		out.Nodes, out.Edges, out.TopoOrder = g.Nodes, g.Edges, g.TopoOrder
+		switch in.View {
+		case "nodes":
+			out.Nodes = g.Nodes
+		case "edges":
+			out.Edges = g.Edges
+		case "topo_order":
+			out.TopoOrder = g.TopoOrder
+		default:
+			out.Nodes, out.Edges, out.TopoOrder = g.Nodes, g.Edges, g.TopoOrder
+		}
 		if in.Format != "" && in.Format != "json" {
 			var sb strings.Builder
 			if err := g.render(&sb, in.Format); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -58,6 +59,10 @@ func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
 		if tool.OutputSchema == nil {
 			t.Errorf("tool %s: no output schema", tool.Name)
 		}
+		// Strict: an argument the tool does not know is refused.
+		if b, _ := json.Marshal(tool.InputSchema); !strings.Contains(string(b), `"additionalProperties":false`) {
+			t.Errorf("tool %s: input schema %s allows unknown arguments", tool.Name, b)
+		}
 	}
 	slices.Sort(names)
 	return names
@@ -86,12 +91,13 @@ func call(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any,
 	}
 }
 
-// callErr calls a tool that must fail and returns its error text.
+// callErr calls a tool that must fail with a tool error (not a protocol
+// error) and returns its error text.
 func callErr(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) string {
 	t.Helper()
 	res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: name, Arguments: args})
 	if err != nil {
-		return err.Error()
+		t.Fatalf("%s(%v): a protocol error, not a tool error: %v", name, args, err)
 	}
 	if !res.IsError {
 		t.Fatalf("%s(%v) succeeded: %s", name, args, text(res))
@@ -111,11 +117,41 @@ func text(res *mcp.CallToolResult) string {
 
 // TestMCPTools calls every tool over in-memory transports.
 func TestMCPTools(t *testing.T) {
+	t.Setenv(aimx.RuntimeDirEnv, t.TempDir()) // discover_instances finds the fixture only
 	f := startFixture(t, nil)
 	cs := connectMCP(t, f.endpoint, mcpOptions{allowWrite: true})
-	want := []string{"drain_record", "get_record", "graph", "health", "list_records", "query_history", "sample_subscription", "set_record"}
-	if got := toolNames(t, cs); !slices.Equal(got, want) {
-		t.Errorf("tools = %v, want %v", got, want)
+	if got := toolNames(t, cs); !slices.Equal(got, allTools) {
+		t.Errorf("tools = %v, want %v", got, allTools)
+	}
+	called := map[string]bool{}
+	defer func() {
+		for _, name := range allTools {
+			if !called[name] {
+				t.Errorf("tool %s was not called", name)
+			}
+		}
+	}()
+	call := func(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any, out any) {
+		t.Helper()
+		called[name] = true
+		reflect.ValueOf(out).Elem().SetZero() // decode each result afresh
+		call(t, cs, name, args, out)
+	}
+	// Every tool refuses an argument it does not know, and arguments of
+	// the wrong type, with a tool error.
+	for _, name := range allTools {
+		if e := callErr(t, cs, name, map[string]any{"no_such_argument": 1}); !strings.Contains(e, "no_such_argument") {
+			t.Errorf("%s with an unknown argument: %s", name, e)
+		}
+	}
+	for name, args := range map[string]map[string]any{
+		"get_record": {"record_name": 7}, "drain_record": {"record_name": "cfg", "limit": -1},
+		"sample_subscription": {"pattern": "cfg", "count": "many"}, "get_buffer_metrics": {"pattern": []int{1}},
+		"query_schema": {}, "get_instance_info": {"endpoint": false}, "graph": {"view": 3},
+	} {
+		if e := callErr(t, cs, name, args); !strings.Contains(e, "validating") {
+			t.Errorf("%s(%v): %s", name, args, e)
+		}
 	}
 
 	var list listRecordsOut
@@ -217,6 +253,172 @@ func TestMCPTools(t *testing.T) {
 	if health.Healthy || health.Records != 10 || !stale["tick"] || !stale["station.2.temperature"] || stale["cfg"] {
 		t.Errorf("health = %+v", health)
 	}
+
+	call(t, cs, "graph", map[string]any{"view": "topo_order"}, &g)
+	if len(g.Nodes) != 0 || len(g.Edges) != 0 || len(g.TopoOrder) != 10 {
+		t.Errorf("graph view topo_order = %+v", g)
+	}
+	if e := callErr(t, cs, "graph", map[string]any{"view": "rows"}); !strings.Contains(e, `view "rows"`) {
+		t.Errorf("graph view rows: %s", e)
+	}
+
+	var bm bufferMetricsOut
+	call(t, cs, "get_buffer_metrics", map[string]any{"pattern": "sensors.temp"}, &bm)
+	if r := bm.Records; bm.Count != 1 || r[0].Key != "sensors.temp" || r[0].Buffer != "ring(8)" || r[0].Produced != 6 || r[0].Consumed == 0 ||
+		r[0].Retained != 6 || r[0].Capacity != 8 || r[0].Consumers != 1 {
+		t.Errorf("get_buffer_metrics sensors.temp = %+v", bm)
+	}
+	call(t, cs, "get_buffer_metrics", nil, &bm)
+	if bm.Count != 10 {
+		t.Errorf("get_buffer_metrics = %+v", bm)
+	}
+	if e := callErr(t, cs, "get_buffer_metrics", map[string]any{"pattern": "nothing.#"}); !strings.Contains(e, `no record matches "nothing.#"`) {
+		t.Errorf("get_buffer_metrics nothing.#: %s", e)
+	}
+	var sp stageProfilingOut
+	call(t, cs, "get_stage_profiling", nil, &sp)
+	keys := []string{}
+	for _, r := range sp.Records {
+		keys = append(keys, r.Key)
+	}
+	if want := []string{"calc.comfort", "calc.double", "sensors.temp", "tick"}; !slices.Equal(keys, want) {
+		t.Errorf("get_stage_profiling records = %v, want %v", keys, want)
+	}
+	if r := sp.Records[1]; r.Bottleneck == nil || r.Bottleneck.StageType != "transform" || r.Stages[0].CallCount != 6 {
+		t.Errorf("get_stage_profiling calc.double = %+v", r)
+	}
+
+	var reset resetOut
+	call(t, cs, "reset_buffer_metrics", nil, &reset)
+	call(t, cs, "get_buffer_metrics", map[string]any{"pattern": "sensors.temp"}, &bm)
+	if !reset.Reset || bm.Records[0].Produced != 0 {
+		t.Errorf("after reset_buffer_metrics %+v: %+v", reset, bm)
+	}
+	call(t, cs, "reset_stage_profiling", nil, &reset)
+	call(t, cs, "get_stage_profiling", map[string]any{"pattern": "calc.double"}, &sp)
+	if !reset.Reset || sp.Count != 1 || sp.Records[0].Stages[0].CallCount != 0 || sp.Records[0].Bottleneck != nil {
+		t.Errorf("after reset_stage_profiling %+v: %+v", reset, sp)
+	}
+
+	var schema schemaOut
+	call(t, cs, "query_schema", map[string]any{"record_name": "cfg"}, &schema)
+	if b, _ := json.Marshal(schema.Schema); schema.Type != "main.Level" || !schema.Writable || schema.Buffer != "latest" ||
+		string(b) != `{"properties":{"level":{"type":"integer"}},"required":["level"],"type":"object"}` {
+		t.Errorf("query_schema cfg = %+v, schema %s", schema, b)
+	}
+	call(t, cs, "query_schema", map[string]any{"record_name": "sensors.secret"}, &schema)
+	if schema.Type != "string" || schema.Schema != nil {
+		t.Errorf("query_schema of a record without remote access = %+v", schema)
+	}
+	if e := callErr(t, cs, "query_schema", map[string]any{"record_name": "nope"}); !strings.Contains(e, `unknown record key "nope"`) {
+		t.Errorf("query_schema nope: %s", e)
+	}
+
+	var inst instancesOut
+	call(t, cs, "discover_instances", nil, &inst)
+	if inst.Count != 1 || !inst.Instances[0].Registered || inst.Instances[0].Endpoint != f.endpoint || inst.Instances[0].Records != 10 {
+		t.Errorf("discover_instances = %+v", inst)
+	}
+	var info instanceRow
+	call(t, cs, "get_instance_info", nil, &info)
+	if info.Endpoint != f.endpoint || info.Records != 10 || !slices.Equal(info.WritableRecords, []string{"calc.double", "cfg", "cmd.box"}) || info.Version != aimx.Version {
+		t.Errorf("get_instance_info = %+v", info)
+	}
+	if e := callErr(t, cs, "get_instance_info", map[string]any{"endpoint": "tcp://10.0.0.1:7433"}); !strings.Contains(e, "neither the --connect endpoint nor registered") {
+		t.Errorf("get_instance_info of an arbitrary endpoint: %s", e)
+	}
+}
+
+// allTools are the tools of aimdb mcp --allow-write.
+var allTools = []string{"discover_instances", "drain_record", "get_buffer_metrics", "get_instance_info", "get_record", "get_stage_profiling",
+	"graph", "health", "list_records", "query_history", "query_schema", "reset_buffer_metrics", "reset_stage_profiling", "sample_subscription", "set_record"}
+
+// TestMCPResources reads every resource and gets every prompt.
+func TestMCPResources(t *testing.T) {
+	f := startFixture(t, nil)
+	cs := connectMCP(t, f.endpoint, mcpOptions{})
+	ctx := t.Context()
+	res, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, r := range res.Resources {
+		uris = append(uris, r.URI)
+	}
+	slices.Sort(uris)
+	if want := []string{"aimdb://graph", "aimdb://records"}; !slices.Equal(uris, want) {
+		t.Errorf("resources = %v, want %v", uris, want)
+	}
+	tres, err := cs.ListResourceTemplates(ctx, nil)
+	if err != nil || len(tres.ResourceTemplates) != 1 || tres.ResourceTemplates[0].URITemplate != "aimdb://record/{key}" {
+		t.Fatalf("resource templates = %+v, %v", tres, err)
+	}
+
+	read := func(uri string, out any) {
+		t.Helper()
+		r, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		if err != nil {
+			t.Fatalf("read %s: %v", uri, err)
+		}
+		if len(r.Contents) != 1 || r.Contents[0].MIMEType != "application/json" || r.Contents[0].URI != uri {
+			t.Fatalf("read %s: %+v", uri, r.Contents)
+		}
+		if err := json.Unmarshal([]byte(r.Contents[0].Text), out); err != nil {
+			t.Fatalf("read %s: %v", uri, err)
+		}
+	}
+	var list listRecordsOut
+	read("aimdb://records", &list)
+	if list.Count != 10 {
+		t.Errorf("aimdb://records = %+v", list)
+	}
+	var g graphOut
+	read("aimdb://graph", &g)
+	if len(g.Nodes) != 10 || len(g.TopoOrder) != 10 {
+		t.Errorf("aimdb://graph = %+v", g)
+	}
+	var v any
+	read("aimdb://record/cfg", &v)
+	if b, _ := json.Marshal(v); string(b) != `{"level":1}` {
+		t.Errorf("aimdb://record/cfg = %s", b)
+	}
+	for _, uri := range []string{"aimdb://record/nope", "aimdb://record/"} {
+		if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri}); err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Errorf("read %s: %v", uri, err)
+		}
+	}
+
+	pres, err := cs.ListPrompts(ctx, nil)
+	if err != nil || len(pres.Prompts) != 2 {
+		t.Fatalf("prompts = %+v, %v", pres, err)
+	}
+	for _, tc := range []struct {
+		name string
+		args map[string]string
+		want string
+	}{{"diagnose_db", nil, "Call health"}, {"explain_record", map[string]string{"key": "calc.double"}, `query_schema with record_name "calc.double"`}} {
+		p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: tc.name, Arguments: tc.args})
+		if err != nil || len(p.Messages) != 1 || !strings.Contains(p.Messages[0].Content.(*mcp.TextContent).Text, tc.want) {
+			t.Errorf("prompt %s = %+v, %v", tc.name, p, err)
+		}
+	}
+	for _, args := range []map[string]string{nil, {"key": "nope"}} {
+		if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "explain_record", Arguments: args}); err == nil {
+			t.Errorf("explain_record %v: no error", args)
+		}
+	}
+
+	// --public: the record list and values only; no graph, no prompts.
+	cs = connectMCP(t, f.endpoint, mcpOptions{public: true})
+	res, err = cs.ListResources(ctx, nil)
+	if err != nil || len(res.Resources) != 1 || res.Resources[0].URI != "aimdb://records" {
+		t.Errorf("public resources = %+v, %v", res, err)
+	}
+	read("aimdb://record/sensors.humidity", &v)
+	if p, err := cs.ListPrompts(ctx, nil); err == nil && len(p.Prompts) > 0 {
+		t.Errorf("public prompts = %+v", p.Prompts)
+	}
 }
 
 // TestMCPPublic checks that --public serves list_records and get_record
@@ -232,13 +434,14 @@ func TestMCPPublic(t *testing.T) {
 	if list.Endpoint != "" || list.Count != 10 {
 		t.Errorf("public list_records = %+v", list)
 	}
-	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "cfg", "value": 1}); !strings.Contains(e, "set_record") {
-		t.Errorf("set_record in public mode: %s", e)
+	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "set_record", Arguments: map[string]any{"record_name": "cfg", "value": 1}}); err == nil || !strings.Contains(err.Error(), "set_record") {
+		t.Errorf("set_record in public mode: %v", err)
 	}
-	// Without --allow-write there is no set_record either.
+	// Without --allow-write there is no set_record, and no reset.
 	cs = connectMCP(t, f.endpoint, mcpOptions{})
-	if got := toolNames(t, cs); slices.Contains(got, "set_record") || len(got) != 7 {
-		t.Errorf("tools without --allow-write = %v", got)
+	want := slices.DeleteFunc(slices.Clone(allTools), func(n string) bool { return n == "set_record" || strings.HasPrefix(n, "reset_") })
+	if got := toolNames(t, cs); !slices.Equal(got, want) {
+		t.Errorf("tools without --allow-write = %v, want %v", got, want)
 	}
 }
 
@@ -312,7 +515,7 @@ func TestMCPStdio(t *testing.T) {
 	for _, tc := range []struct {
 		flags []string
 		tools int
-	}{{[]string{"--allow-write"}, 8}, {[]string{"--public"}, 2}} {
+	}{{[]string{"--allow-write"}, 15}, {[]string{"--public"}, 2}} {
 		cmd := exec.Command(bin, append([]string{"--connect", f.endpoint, "mcp"}, tc.flags...)...)
 		cs, err := mcp.NewClient(&mcp.Implementation{Name: "aimdb-test", Version: "v0"}, nil).Connect(t.Context(), &mcp.CommandTransport{Command: cmd}, nil)
 		if err != nil {
@@ -354,7 +557,7 @@ func TestMCPHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := toolNames(t, cs); len(got) != 7 {
+	if got := toolNames(t, cs); len(got) != 12 {
 		t.Errorf("tools over HTTP = %v", got)
 	}
 	var list listRecordsOut

@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		aimxEndpoints = nil
 	}
 	// Browsers (over /ws) and AimX clients share the server's connections.
-	srv := aimx.NewServer(db, &aimx.ServerOptions{MaxConnections: 64})
+	srv := aimx.NewServer(db, &aimx.ServerOptions{Name: "weather-hub", MaxConnections: 64})
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {

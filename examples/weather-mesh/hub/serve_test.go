@@ -23,6 +23,7 @@ import (
 // a free port: record.list answers with the pool's records, and the page
 // and the WebSocket's /version are served.
 func TestServes(t *testing.T) {
+	t.Setenv(aimx.RuntimeDirEnv, t.TempDir()) // the hub registers there, not in the user's
 	sock := "unix://" + filepath.Join(t.TempDir(), "hub.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	var log lockedBuffer
@@ -56,6 +57,9 @@ func TestServes(t *testing.T) {
 	rows, err := c.Records(tctx)
 	if err != nil || len(rows) != 6 {
 		t.Fatalf("record.list: %d rows, %v; want 6", len(rows), err)
+	}
+	if list, err := aimx.Instances(); err != nil || len(list) != 1 || list[0].Name != "weather-hub" || list[0].Endpoint != sock {
+		t.Errorf("Instances = %+v, %v; want the hub at %s", list, err, sock)
 	}
 	for path, want := range map[string]string{"": "<html", "version": `"aimx":"3.0"`} {
 		resp, err := http.Get(page + path)
