@@ -57,7 +57,7 @@ func TestServes(t *testing.T) {
 	if err != nil || len(rows) != 6 {
 		t.Fatalf("record.list: %d rows, %v; want 6", len(rows), err)
 	}
-	for path, want := range map[string]string{"": "<html", "version": `"aimx":"3.0"`} {
+	for path, want := range map[string]string{"": "<html", "version": `"aimx":"3.0"`, "metrics": `aimdb_aimx_connections_open 1`} {
 		resp, err := http.Get(page + path)
 		if err != nil {
 			t.Fatal(err)
