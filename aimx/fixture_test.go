@@ -36,6 +36,7 @@ type fixture struct {
 	temp     *aimdb.Record[Temp]
 	humidity *aimdb.Record[float64]
 	cmd      *aimdb.Record[string]
+	srv      *aimx.Server
 	tcp, uds string
 }
 
@@ -87,6 +88,7 @@ func startFixture(t *testing.T, opts *aimx.ServerOptions) *fixture {
 
 	stop := aimdbtest.Start(t, db)
 	srv := aimx.NewServer(db, opts)
+	f.srv = srv
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
 

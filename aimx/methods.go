@@ -148,6 +148,7 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 	tok := ss.srv.opts.Token
 	if tok != "" {
 		if subtle.ConstantTimeCompare([]byte(p.AuthToken), []byte(tok)) != 1 {
+			ss.srv.stats.authFailures.Add(1)
 			ss.srv.log.Warn("hello with a wrong auth_token refused")
 			return ss.replyErr(ctx, f.ID, CodeDenied)
 		}

@@ -124,6 +124,7 @@ type Server struct {
 	conns int
 
 	reg registry // endpoints and start time, for instance.info
+	stats serverCounters
 }
 
 // NewServer returns a server for db. A nil opts is the same as
@@ -251,12 +252,14 @@ func (s *Server) ServeConn(ctx context.Context, c FrameConn, d Dialect) error {
 	s.mu.Lock()
 	if s.conns >= s.opts.MaxConnections {
 		s.mu.Unlock()
+		s.stats.refused.Add(1)
 		c.Close()
 		s.log.Warn("connection refused: too many connections", "max", s.opts.MaxConnections)
 		return errTooManyConns
 	}
 	s.conns++
 	s.mu.Unlock()
+	s.stats.accepted.Add(1)
 	defer func() {
 		s.mu.Lock()
 		s.conns--

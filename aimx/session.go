@@ -76,6 +76,7 @@ func (ss *session) reader(ctx context.Context) error {
 		b, err := ss.conn.ReadFrame()
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
+				ss.srv.stats.oversize.Add(1)
 				ss.srv.log.Warn("closing connection: frame too large", "err", err)
 				return err
 			}
@@ -83,6 +84,7 @@ func (ss *session) reader(ctx context.Context) error {
 		}
 		f, err := ParseFrame(b)
 		if err != nil {
+			ss.srv.stats.malformed.Add(1)
 			ss.srv.log.Debug("skipping malformed frame", "err", err)
 			continue
 		}
@@ -98,6 +100,7 @@ func (ss *session) writer(ctx context.Context) error {
 		select {
 		case b = <-ss.replies:
 		case b = <-ss.events:
+			ss.srv.stats.events.Add(1)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -145,6 +148,7 @@ func (ss *session) reply(ctx context.Context, id uint64, ok any) error {
 }
 
 func (ss *session) replyErr(ctx context.Context, id uint64, code string) error {
+	ss.srv.stats.errorReplies.Add(1)
 	return ss.send(ctx, &Frame{T: TagReply, ID: id, Err: code})
 }
 
@@ -161,6 +165,7 @@ func (ss *session) handle(ctx context.Context, f *Frame) error {
 	}
 	switch f.T {
 	case TagReq:
+		ss.srv.stats.requests.Add(1)
 		return ss.request(ctx, f)
 	case TagSub:
 		return ss.subscribe(ctx, f)
@@ -245,10 +250,12 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	ss.mu.Lock()
 	ss.subs[id] = sub
 	ss.mu.Unlock()
+	ss.srv.stats.subscriptions.Add(1)
 	if ss.d.AckSubscribe {
 		if err := ss.sendOn(ctx, ss.events, &Frame{T: TagSubscribed, Sub: id}); err != nil {
 			cancel()
 			closeAll(streams)
+			ss.dropSub(id, sub)
 			return err
 		}
 	}
@@ -256,6 +263,7 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 		if err := sub.snapshot(ctx, recs, streams); err != nil {
 			cancel()
 			closeAll(streams)
+			ss.dropSub(id, sub)
 			return err
 		}
 	}
@@ -273,13 +281,23 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	ss.wg.Go(func() {
 		pumps.Wait()
 		cancel()
-		ss.mu.Lock()
-		if ss.subs[id] == sub {
-			delete(ss.subs, id)
-		}
-		ss.mu.Unlock()
+		ss.dropSub(id, sub)
 	})
 	return nil
+}
+
+// dropSub forgets sub under id, unless id names another subscription
+// by now.
+func (ss *session) dropSub(id string, sub *subscription) {
+	ss.mu.Lock()
+	gone := ss.subs[id] == sub
+	if gone {
+		delete(ss.subs, id)
+	}
+	ss.mu.Unlock()
+	if gone {
+		ss.srv.stats.subscriptions.Add(-1)
+	}
 }
 
 func closeAll(streams []*aimdb.RemoteSubscription) {
@@ -344,6 +362,7 @@ func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteS
 			case sub.ss.events <- b:
 			default:
 				// Dropped: the client sees the gap in seq.
+				sub.ss.srv.stats.eventsDropped.Add(1)
 			}
 		}
 		sub.mu.Unlock()
@@ -353,9 +372,9 @@ func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteS
 func (ss *session) unsubscribe(id string) {
 	ss.mu.Lock()
 	sub := ss.subs[id]
-	delete(ss.subs, id)
 	ss.mu.Unlock()
 	if sub != nil {
+		ss.dropSub(id, sub)
 		sub.cancel()
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
+	"github.com/aimdb-go/aimdb/metrics"
 )
 
 func init() { extraCommands = append(extraCommands, newDemoCmd) }
@@ -243,6 +244,7 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{Logger: log.With("component", "websocket"), MaxConnections: 48})
 	mux := ws.Mux()
 	mux.Handle("/", dashboard.Handler())
+	mux.Handle("GET /metrics", metrics.Handler(hub, &metrics.Options{Server: srv}))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	d.run(func() error {
 		errc := make(chan error, 1)
@@ -308,6 +310,7 @@ func (d *demo) banner(w io.Writer) {
   AimX            %s (read-only)
   dashboard       %s
   AimX WebSocket  %s
+  metrics         %smetrics (Prometheus)
 
 Next:
   open %s
@@ -317,7 +320,7 @@ Next:
 
 Ctrl-C stops the demo.
 `, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, 3*d.cfg.slots, d.cfg.slots-1,
-		strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.connectFlag(), d.connectFlag())
+		strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.httpURL, d.connectFlag(), d.connectFlag())
 }
 
 // connectFlag is the --connect the next commands need, or nothing when

@@ -326,7 +326,7 @@ func TestDemoCommand(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, want := range []string{"(embedded)", "stations        2, in slots 1..2", "http://127.0.0.1:", "ws://127.0.0.1:", "/ws", "record list", "watch 'station.*.dew_point'"} {
+	for _, want := range []string{"(embedded)", "stations        2, in slots 1..2", "http://127.0.0.1:", "ws://127.0.0.1:", "/ws", "/metrics", "record list", "watch 'station.*.dew_point'"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out.String())
 		}

@@ -1,8 +1,9 @@
 // Command hub is the weather mesh hub: it subscribes to every station's
 // readings on an MQTT broker, stores them per slot and derives each
 // slot's dew point, logging every dew point it computes. It serves its
-// records read-only over AimX (default tcp://127.0.0.1:7433) and the
-// live dashboard with the AimX WebSocket on http://127.0.0.1:8080/.
+// records read-only over AimX (default tcp://127.0.0.1:7433), and the
+// live dashboard with the AimX WebSocket and Prometheus metrics
+// (/metrics) on http://127.0.0.1:8080/.
 //
 //	go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 [--slots 64] [--aimx unix:///tmp/hub.sock] [--http :8080]
 //
@@ -29,6 +30,7 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
+	"github.com/aimdb-go/aimdb/metrics"
 )
 
 // endpoints is a repeatable flag.
@@ -47,7 +49,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	slots := fs.Int("slots", mesh.DefaultSlots, "size of the slot pool: records for slots 0..`n`-1")
 	var aimxEndpoints endpoints
 	fs.Var(&aimxEndpoints, "aimx", "serve AimX on this `endpoint`, tcp://host:port or unix:///path (repeatable; default tcp://127.0.0.1:7433; \"off\" serves none)")
-	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the dashboard and the AimX WebSocket (/ws) on this `address`; empty serves none")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the dashboard, the AimX WebSocket (/ws) and Prometheus metrics (/metrics) on this `address`; empty serves none")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--slots n] [--aimx endpoint]... [--http address] [-v]", stderr); err != nil {
 		return err
@@ -117,6 +119,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ws := websocket.NewHandler(srv, &websocket.HandlerOptions{MaxConnections: 48})
 		mux := ws.Mux()
 		mux.Handle("/", dashboard.Handler())
+		mux.Handle("GET /metrics", metrics.Handler(db, &metrics.Options{Server: srv}))
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
 			errc := make(chan error, 1)
@@ -131,7 +134,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			defer stop()
 			_ = hs.Shutdown(sctx)
 		})
-		log.Info("serving the dashboard", "url", "http://"+ln.Addr().String()+"/")
+		log.Info("serving the dashboard", "url", "http://"+ln.Addr().String()+"/", "metrics", "http://"+ln.Addr().String()+"/metrics")
 	}
 	go func() {
 		select {

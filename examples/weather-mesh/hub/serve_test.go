@@ -61,7 +61,7 @@ func TestServes(t *testing.T) {
 	if list, err := aimx.Instances(); err != nil || len(list) != 1 || list[0].Name != "weather-hub" || list[0].Endpoint != sock {
 		t.Errorf("Instances = %+v, %v; want the hub at %s", list, err, sock)
 	}
-	for path, want := range map[string]string{"": "<html", "version": `"aimx":"3.0"`} {
+	for path, want := range map[string]string{"": "<html", "version": `"aimx":"3.0"`, "metrics": `aimdb_aimx_connections_open 1`} {
 		resp, err := http.Get(page + path)
 		if err != nil {
 			t.Fatal(err)

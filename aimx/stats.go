@@ -1,0 +1,48 @@
+package aimx
+
+import "sync/atomic"
+
+// ServerStats are a Server's counters since NewServer, over every
+// listener, stream and WebSocket connection it serves.
+type ServerStats struct {
+	Accepted      uint64 // connections served
+	Refused       uint64 // connections closed at once: MaxConnections were open
+	Open          int    // connections being served now
+	Requests      uint64 // req frames handled
+	ErrorReplies  uint64 // replies carrying an error code
+	Subscriptions int    // live subscriptions, over all connections
+	Events        uint64 // subscription frames (event, snap, subscribed) sent to clients
+	EventsDropped uint64 // events dropped because a client's queue was full
+	Malformed     uint64 // frames that did not parse, skipped
+	Oversize      uint64 // frames over MaxFrame, each closing its connection
+	AuthFailures  uint64 // hello requests with a wrong auth_token
+}
+
+// serverCounters are updated with atomics by the sessions.
+type serverCounters struct {
+	accepted, refused, requests, errorReplies atomic.Uint64
+	events, eventsDropped                     atomic.Uint64
+	malformed, oversize, authFailures         atomic.Uint64
+	subscriptions                             atomic.Int64
+}
+
+// Stats returns the server's counters. It is safe for concurrent use.
+func (s *Server) Stats() ServerStats {
+	s.mu.Lock()
+	open := s.conns
+	s.mu.Unlock()
+	c := &s.stats
+	return ServerStats{
+		Accepted:      c.accepted.Load(),
+		Refused:       c.refused.Load(),
+		Open:          open,
+		Requests:      c.requests.Load(),
+		ErrorReplies:  c.errorReplies.Load(),
+		Subscriptions: int(c.subscriptions.Load()),
+		Events:        c.events.Load(),
+		EventsDropped: c.eventsDropped.Load(),
+		Malformed:     c.malformed.Load(),
+		Oversize:      c.oversize.Load(),
+		AuthFailures:  c.authFailures.Load(),
+	}
+}
