@@ -35,6 +35,9 @@ type DB struct {
 	dyn   sync.Map // string → recordCore
 
 	started chan struct{} // closed once Run has started every stage
+	run     atomic.Pointer[runState]
+
+	watchers recordWatchers
 }
 
 type dbState int

@@ -262,25 +262,34 @@ func (f *Family[T]) instance(key string, values []string) (*Record[T], error) {
 			return r, nil
 		}
 	}
+	r, created, err := f.create(key, values)
+	if created {
+		f.db.notifyAdded(key)
+	}
+	return r, err
+}
+
+// create is instance's slow path, under the family's lock.
+func (f *Family[T]) create(key string, values []string) (*Record[T], bool, error) {
 	fs := &f.fs
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if c, ok := fs.instances[key]; ok {
-		return c.(*Record[T]), nil
+		return c.(*Record[T]), false, nil
 	}
 	if fs.tmpl == nil || f.buf() {
-		return nil, fmt.Errorf("%w: family %q: %s", ErrInvalidConfig, f.key, fs.problem)
+		return nil, false, fmt.Errorf("%w: family %q: %s", ErrInvalidConfig, f.key, fs.problem)
 	}
 	if fs.closed {
-		return nil, fmt.Errorf("record %q: %w", key, ErrClosed)
+		return nil, false, fmt.Errorf("record %q: %w", key, ErrClosed)
 	}
 	if len(fs.instances) >= fs.max {
 		fs.refused.Add(1)
 		f.logRefusal(key)
-		return nil, fmt.Errorf("record %q: %w (MaxInstances %d)", key, ErrFamilyFull, fs.max)
+		return nil, false, fmt.Errorf("record %q: %w (MaxInstances %d)", key, ErrFamilyFull, fs.max)
 	}
 	if _, taken := f.db.dyn.Load(key); taken {
-		return nil, fmt.Errorf("record %q: instance key taken by a registered record", key)
+		return nil, false, fmt.Errorf("record %q: instance key taken by a registered record", key)
 	}
 	r := newRecord[T](f.db, key, f.typ, f.cfg)
 	r.fam = fs
@@ -310,7 +319,7 @@ func (f *Family[T]) instance(key string, values []string) (*Record[T], error) {
 	for _, s := range f.subs {
 		s.add(r)
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // buf reports whether the family's buffer configuration is invalid.
@@ -586,6 +595,8 @@ func (f *Family[T]) prepare(rs *runState) {
 	for i, fn := range f.tapFns {
 		st := f.taps[i]
 		fi := newFanIn(1)
+		fi.busy = &rs.busy
+		rs.pending = append(rs.pending, fi.queued)
 		s := f.subscribeInto(fi, nil, true)
 		sub := &FamilySubscription[T]{fam: f, fi: fi, sub: s, owned: true}
 		rs.queue(func() {
@@ -636,8 +647,8 @@ func (f *Family[T]) janitor(ctx context.Context) {
 }
 
 func (f *Family[T]) launchSources(*runState) {}
-func (f *Family[T]) stats() buffer.Stats   { return buffer.Stats{} }
-func (f *Family[T]) resetStats()           {}
+func (f *Family[T]) stats() buffer.Stats     { return buffer.Stats{} }
+func (f *Family[T]) resetStats()             {}
 
 // closeBuffer closes the family: no instance is created any more, every
 // instance is closed, and family subscriptions end once drained.

@@ -22,6 +22,8 @@ func TransformFamily[In, Out any](out *Family[Out], in FamilyKey[In], f func(In)
 	t.prepare = func(rs *runState) {
 		inFam := rs.db.famByTmpl[in.tmpl].(*Family[In])
 		fi := newFanIn(1)
+		fi.busy = &rs.busy
+		rs.pending = append(rs.pending, fi.queued)
 		var rl rateLimit
 		inFam.subscribeInto(fi, func(fr *famReader[In], v In) {
 			o, ok := timed(t.stage, v, f)
@@ -116,6 +118,8 @@ func JoinFamily2[A, B, Out any](out *Family[Out], ka FamilyKey[A], kb FamilyKey[
 		inputs: []string{ka.tmpl, kb.tmpl}, types: []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}}
 	t.prepare = func(rs *runState) {
 		fi := newFanIn(2)
+		fi.busy = &rs.busy
+		rs.pending = append(rs.pending, fi.queued)
 		states := map[string]*state{}
 		var rl rateLimit
 		base := func(s *state) *joinState[Out] { return &s.joinState }
@@ -144,6 +148,8 @@ func JoinFamily3[A, B, C, Out any](out *Family[Out], ka FamilyKey[A], kb FamilyK
 		types:  []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C]()}}
 	t.prepare = func(rs *runState) {
 		fi := newFanIn(3)
+		fi.busy = &rs.busy
+		rs.pending = append(rs.pending, fi.queued)
 		states := map[string]*state{}
 		var rl rateLimit
 		base := func(s *state) *joinState[Out] { return &s.joinState }

@@ -225,6 +225,8 @@ func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 	idx := len(f.linksOut) - 1
 	l.prepare = func(rs *runState, m *linkManager) {
 		fi := newFanIn(1)
+		fi.busy = &rs.busy
+		rs.pending = append(rs.pending, fi.queued)
 		ctx := rs.stageCtx
 		sub := f.subscribeInto(fi, func(fr *famReader[T], v T) {
 			view := fr.rec.linksOut[idx]
@@ -243,7 +245,7 @@ func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 		}
 		m.addPump()
 		rs.queue(func() {
-			rs.wg.Go(func() {
+			rs.goConsumer(func() {
 				defer m.pumpDone()
 				_ = runFanIn(ctx, fi, f.logger)
 			})

@@ -36,7 +36,7 @@ func TestFamilyInstanceKey(t *testing.T) {
 	}{
 		{[]string{"17"}, "station.17.temperature"},
 		{[]string{"4711"}, "station.4711.temperature"},
-		{nil, "station.{id}.temperature"},             // too few: invalid
+		{nil, "station.{id}.temperature"},                // too few: invalid
 		{[]string{"a", "b"}, "station.{id}.temperature"}, // too many: invalid
 	}
 	for _, tc := range tests {

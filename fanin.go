@@ -3,6 +3,7 @@ package aimdb
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // A fanIn lets one goroutine receive from many buffer readers: each
@@ -19,6 +20,7 @@ type fanIn struct {
 	seals   int  // seal calls still expected before the fan-in can end
 	closed  bool // closed by its owner: next fails at once
 	bell    chan struct{}
+	busy    *atomic.Int64 // a stage's: the run's count of consumers at work
 }
 
 // A fanMember is one reader of a fanIn. owner is the typed state of its
@@ -119,10 +121,25 @@ func (fi *fanIn) next(ctx context.Context) (*fanMember, error) {
 		if done {
 			return nil, ErrClosed
 		}
+		if fi.busy != nil {
+			fi.busy.Add(-1)
+		}
 		select {
 		case <-fi.bell:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+		}
+		if fi.busy != nil {
+			fi.busy.Add(1)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// queued reports whether a member is ready to be polled.
+func (fi *fanIn) queued() bool {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	return fi.head < len(fi.queue)
 }

@@ -6,8 +6,8 @@
 package aimdb_test
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"

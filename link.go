@@ -173,10 +173,10 @@ func (r *Record[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 		l.typeErr = "RouteTopic applies to .LinkFrom() only"
 	}
 	l.prepare = func(rs *runState, m *linkManager) {
-		sub := r.subscribeStage(nil)
+		sub := r.subscribeStage(rs, nil)
 		m.addPump()
 		rs.queue(func() {
-			rs.wg.Go(func() {
+			rs.goConsumer(func() {
 				defer m.pumpDone()
 				outboundPump(rs.stageCtx, m, l, sub, c, topicFn)
 			})

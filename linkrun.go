@@ -51,6 +51,7 @@ type linkManager struct {
 
 	state      atomic.Int32
 	reconnects atomic.Uint64
+	publishing atomic.Int32 // a Publish in progress (see DB.WaitIdle)
 	lastErr    atomic.Pointer[string]
 
 	quitCtx context.Context // cancelled once shutdown started and every pump returned
@@ -205,6 +206,7 @@ func (m *linkManager) next(ctx context.Context, lost <-chan struct{}) (outMsg, n
 		m.mu.Lock()
 		if m.n > 0 {
 			msg := m.popLocked()
+			m.publishing.Store(1) // cleared once published: never neither queued nor publishing
 			m.mu.Unlock()
 			return msg, gotMsg
 		}
@@ -317,6 +319,7 @@ func (m *linkManager) serve(ctx context.Context, sess connector.Session) bool {
 		}
 		pub := connector.Message{Link: msg.l.conn, Topic: msg.topic, Payload: msg.payload}
 		err := sess.Publish(ctx, &pub)
+		m.publishing.Store(0)
 		if err == nil {
 			msg.l.published.Add(1)
 			continue

@@ -167,8 +167,10 @@ func (r *Record[T]) Subscribe() (*Subscription[T], error) {
 
 // subscribeStage returns a subscription owned by a stage: Close on it is
 // a no-op, and it is profiled into prof when prof is not nil.
-func (r *Record[T]) subscribeStage(prof *stage) *Subscription[T] {
-	return &Subscription[T]{rec: r, r: r.buf.Subscribe(), owned: true, prof: prof}
+func (r *Record[T]) subscribeStage(rs *runState, prof *stage) *Subscription[T] {
+	s := &Subscription[T]{rec: r, r: r.buf.Subscribe(), owned: true, prof: prof, busy: &rs.busy}
+	rs.pending = append(rs.pending, s.r.Pending)
+	return s
 }
 
 // Peek returns the value a subscriber would receive without consuming it:
@@ -209,7 +211,7 @@ func (r *Record[T]) prepare(rs *runState) {
 	r.setWriters(n)
 	for i, f := range r.tapFns {
 		st := r.taps[i]
-		sub := r.subscribeStage(st)
+		sub := r.subscribeStage(rs, st)
 		rs.queue(func() {
 			rs.goStage(rs.stageCtx, &r.recordBase, st, false, func(ctx context.Context) error { return f(ctx, sub) })
 		})

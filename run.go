@@ -2,10 +2,11 @@ package aimdb
 
 import (
 	"context"
-	"maps"
 	"errors"
+	"maps"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,6 +51,7 @@ func (db *DB) Run(ctx context.Context) error {
 	for _, c := range order {
 		c.launchSources(rs)
 	}
+	db.run.Store(rs)
 	close(db.started)
 	db.opts.Logger.Info("aimdb: running", "records", len(order))
 
@@ -77,9 +79,11 @@ type runState struct {
 	srcCtx       context.Context // sources; cancelled when shutdown starts
 	stopSources  context.CancelFunc
 
-	wg     sync.WaitGroup
-	queued []func()
-	links  map[string]*linkManager // by scheme
+	wg      sync.WaitGroup
+	queued  []func()
+	busy    atomic.Int64            // consumer stages not waiting for a value (see DB.WaitIdle)
+	pending []func() bool           // the stages' readers: a value waits for them
+	links   map[string]*linkManager // by scheme
 
 	failOnce sync.Once
 	failed   chan struct{}
@@ -92,6 +96,16 @@ func newRunState(db *DB, ctx context.Context) *runState {
 	rs.stageCtx, rs.cancelStages = context.WithCancel(base)
 	rs.srcCtx, rs.stopSources = context.WithCancel(rs.stageCtx)
 	return rs
+}
+
+// goConsumer runs f in a goroutine owned by rs that consumes values, like
+// a tap: it counts as busy except while it waits for a value.
+func (rs *runState) goConsumer(f func()) {
+	rs.busy.Add(1)
+	rs.wg.Go(func() {
+		defer rs.busy.Add(-1)
+		f()
+	})
 }
 
 // queue adds a goroutine to start once every subscription is taken.
@@ -130,7 +144,14 @@ func (rs *runState) shutdown(order []recordCore) {
 // goStage runs a stage in a goroutine owned by rs, applying the failure
 // policy. A writer stage counts towards its record's writers.
 func (rs *runState) goStage(ctx context.Context, rec *recordBase, st *stage, writer bool, run func(context.Context) error) {
+	consumer := st.kind != stageSource
+	if consumer {
+		rs.busy.Add(1)
+	}
 	rs.wg.Go(func() {
+		if consumer {
+			defer rs.busy.Add(-1)
+		}
 		if writer {
 			defer rec.writerDone()
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
@@ -21,6 +22,7 @@ type Subscription[T any] struct {
 	prof  *stage
 	last  int64 // nanotime the previous value was handed out, for profiling
 	log   *slog.Logger
+	busy  *atomic.Int64 // a stage's: the run's count of consumers at work (see DB.WaitIdle)
 }
 
 // Recv returns the next value, blocking until there is one.
@@ -33,6 +35,10 @@ type Subscription[T any] struct {
 func (s *Subscription[T]) Recv(ctx context.Context) (T, error) {
 	if s.prof != nil {
 		s.profile()
+	}
+	if s.busy != nil {
+		s.busy.Add(-1)
+		defer s.busy.Add(1)
 	}
 	v, missed, err := s.r.Recv(ctx)
 	if err == nil {

@@ -54,7 +54,7 @@ func Transform[In, Out any](out *Record[Out], in Key[In], f func(In) (Out, bool)
 		stage:  newStage(stageTransform, 0, opts),
 	}
 	t.prepare = func(rs *runState) {
-		sub := rs.db.lookupCore(in.name).(*Record[In]).subscribeStage(nil)
+		sub := rs.db.lookupCore(in.name).(*Record[In]).subscribeStage(rs, nil)
 		log := out.logger().With("stage", t.stage.label())
 		rs.queue(func() {
 			rs.goStage(rs.stageCtx, &out.recordBase, t.stage, true, func(ctx context.Context) error {
@@ -125,7 +125,7 @@ func info[T any](k Key[T]) keyInfo { return keyInfo{k.name, reflect.TypeFor[T]()
 
 // joinInput subscribes input number bit of j and queues its goroutine.
 func joinInput[X, Out any](rs *runState, j *joinCore[Out], bit int, key Key[X], set func(X)) {
-	sub := rs.db.lookupCore(key.name).(*Record[X]).subscribeStage(nil)
+	sub := rs.db.lookupCore(key.name).(*Record[X]).subscribeStage(rs, nil)
 	log := j.out.logger().With("stage", j.t.stage.label())
 	rs.queue(func() {
 		rs.goStage(rs.stageCtx, &j.out.recordBase, j.t.stage, true, func(ctx context.Context) error {
@@ -179,7 +179,6 @@ func Join3[A, B, C, Out any](out *Record[Out], ka Key[A], kb Key[B], kc Key[C], 
 	}
 	out.addTransform(j.t, f == nil)
 }
-
 
 // timed calls f(v), timing the call when the stage samples it.
 func timed[In, Out any](st *stage, v In, f func(In) (Out, bool)) (Out, bool) {

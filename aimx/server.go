@@ -123,7 +123,7 @@ type Server struct {
 	mu    sync.Mutex
 	conns int
 
-	reg registry // endpoints and start time, for instance.info
+	reg   registry // endpoints and start time, for instance.info
 	stats serverCounters
 }
 

@@ -92,6 +92,9 @@ type Reader[T any] interface {
 	// TryRecvArm is TryRecv that, when it returns ErrEmpty, has armed the
 	// reader's notify function: a value pushed after the check calls it.
 	TryRecvArm() (v T, missed uint64, err error)
+	// Pending reports whether a receive would return a value now. It is
+	// safe to call from any goroutine; the answer may be stale at once.
+	Pending() bool
 }
 
 // New returns a buffer of the given kind. Capacity is used by rings only

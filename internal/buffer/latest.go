@@ -118,3 +118,9 @@ func (r *latestReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	b.mu.Unlock()
 	return recvLoop[T](ctx, r)
 }
+
+func (r *latestReader[T]) Pending() bool {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return !r.w.closed && r.b.version != r.seen
+}

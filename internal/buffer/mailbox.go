@@ -121,3 +121,9 @@ func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	b.mu.Unlock()
 	return recvLoop[T](ctx, r)
 }
+
+func (r *mailboxReader[T]) Pending() bool {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return !r.w.closed && r.b.full
+}

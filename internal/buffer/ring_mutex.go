@@ -157,3 +157,9 @@ func (r *ringReader[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r
 func (r *ringReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)
 }
+
+func (r *ringReader[T]) Pending() bool {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return !r.w.closed && r.seq < r.b.head
+}
