@@ -99,25 +99,16 @@ func linksDown(db *aimdb.DB) []string {
 	return down
 }
 
-// An idler is a DB that can wait until its pipeline has settled.
-type idler interface {
-	WaitIdle(ctx context.Context) error
-}
-
 // Settle returns once the pipeline of the running db has settled: every
 // value produced so far has been taken by every stage subscription
 // (taps, transforms, joins, outbound links) and each of those stages is
 // waiting for its next value. It fails the test if that takes longer
-// than the test's deadline or DefaultTimeout. It needs DB.WaitIdle.
+// than the test's deadline or DefaultTimeout. See DB.WaitIdle.
 func Settle(t testing.TB, db *aimdb.DB) {
 	t.Helper()
-	w, ok := any(db).(idler)
-	if !ok {
-		t.Fatal("aimdbtest: Settle needs DB.WaitIdle, which this version of package aimdb does not have")
-	}
 	ctx, cancel := waitContext(t)
 	defer cancel()
-	if err := w.WaitIdle(ctx); err != nil {
+	if err := db.WaitIdle(ctx); err != nil {
 		t.Fatalf("aimdbtest: the pipeline did not settle: %v", err)
 	}
 }
