@@ -12,8 +12,11 @@ import (
 // Register and the Record methods, then call Run.
 //
 // Register, Produce, Subscribe and the introspection methods are safe for
-// concurrent use. Record configuration methods (Source, Tap, Transform,
-// Join2, Join3) must be called before Run.
+// concurrent use. Record and family configuration methods (Source, Tap,
+// LinkTo, LinkFrom, RemoteAccess, Transform, Join2, Join3 and their
+// family forms) must be called before Run: after it they change nothing
+// and log an error wrapping ErrStarted, and Register and RegisterFamily
+// return it.
 type DB struct {
 	opts Options
 

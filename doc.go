@@ -48,6 +48,24 @@
 // their Logger methods, so portable stage code imports no platform
 // package. A VirtualClock in Options makes a whole DB deterministic.
 //
+// # Families
+//
+// A family is a record declared by a key template with named segments,
+// NewFamily[T]("station.{id}.temperature"), whose instances
+// ("station.17.temperature") are created on their first write: by Produce
+// on an instance key, by an inbound link whose URL captures the same names
+// (Family.LinkFrom("mqtt://station/{id}/temperature", …) subscribes once,
+// with the connector's wildcard, and routes each message to its
+// instance), or by a derived family (TransformFamily, JoinFamily2,
+// JoinFamily3), which runs per instance, matched on the captures, in one
+// goroutine for all of them. Instances are full records: metadata,
+// Lookup, Subscribe, Peek, remote access. A family tap or
+// Family.Subscribe receives every instance's values with the instance.
+// MaxInstances bounds a family (writes beyond it are refused, counted and
+// logged) and IdleEviction removes instances nobody writes;
+// DB.Families reports both. DB.WatchRecords tells servers about new
+// instances.
+//
 // # Validation
 //
 // Run (and Validate) report every configuration mistake at once as an
@@ -89,5 +107,6 @@
 // Produce, Subscribe, Lookup, Records and Graph are safe for concurrent
 // use. A Subscription's receive methods are for one goroutine at a time;
 // its Close may be called from any goroutine. Record configuration
-// methods must be called before Run.
+// methods must be called before Run; after it they change nothing and log
+// ErrStarted ("aimdb: db already started").
 package aimdb
