@@ -38,6 +38,8 @@ type DB struct {
 	dyn   sync.Map // string → recordCore
 
 	started chan struct{} // closed once Run has started every stage
+	done    chan struct{} // closed once Run returned
+	runErr  error         // what Run returned; set before done is closed
 	run     atomic.Pointer[runState]
 
 	watchers recordWatchers
@@ -54,7 +56,7 @@ const (
 // New returns an empty DB configured by opts. A nil opts is the same as
 // &Options{}.
 func New(opts *Options) *DB {
-	db := &DB{opts: opts.withDefaults(), started: make(chan struct{}),
+	db := &DB{opts: opts.withDefaults(), started: make(chan struct{}), done: make(chan struct{}),
 		index: map[string]recordCore{}, famByTmpl: map[string]familyCore{}}
 	db.byKey.Store(&map[string]recordCore{})
 	db.famList.Store(&[]familyCore{})
@@ -64,7 +66,23 @@ func New(opts *Options) *DB {
 // Started returns a channel that is closed once Run has taken every
 // stage's subscription and started every stage. Values produced after
 // that reach every tap and transform, whatever the buffer kind.
+// If Run fails before starting (an invalid configuration), Started is
+// never closed; wait on Done too.
 func (db *DB) Started() <-chan struct{} { return db.started }
+
+// Done returns a channel that is closed once Run has returned, whether
+// the run ended or never started (an invalid configuration).
+func (db *DB) Done() <-chan struct{} { return db.done }
+
+// Err returns what Run returned, once Done is closed; nil before.
+func (db *DB) Err() error {
+	select {
+	case <-db.done:
+		return db.runErr
+	default:
+		return nil
+	}
+}
 
 // Logger returns the DB's logger.
 func (db *DB) Logger() *slog.Logger { return db.opts.Logger }
@@ -88,8 +106,11 @@ func Register[T any](db *DB, key Key[T], buf Buffer) (*Record[T], error) {
 	if db.state != configuring {
 		return newRecord[T](db, key.name, typ, buf), fmt.Errorf("register %q: %w", key.name, ErrStarted)
 	}
-	fail := func(r *Record[T], msg string) (*Record[T], error) {
+	fail := func(r *Record[T], msg string, sentinel ...error) (*Record[T], error) {
 		ce := &ConfigError{Key: key.name, Message: msg}
+		if len(sentinel) > 0 {
+			ce.Err = sentinel[0]
+		}
 		db.mistakes = append(db.mistakes, ce)
 		return r, ce
 	}
@@ -100,7 +121,7 @@ func Register[T any](db *DB, key Key[T], buf Buffer) (*Record[T], error) {
 		ob := old.base()
 		if ob.typ != typ {
 			return fail(newRecord[T](db, key.name, typ, buf),
-				fmt.Sprintf("key already registered with a different type: registered as %s, now %s", ob.typ, typ))
+				fmt.Sprintf("key already registered with a different type: registered as %s, now %s", ob.typ, typ), ErrTypeMismatch)
 		}
 		r := old.(*Record[T])
 		if ob.cfg != buf {

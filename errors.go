@@ -41,7 +41,11 @@ type ConfigError struct {
 	Key     string // record key; empty for DB-wide mistakes
 	URL     string // link URL, if the mistake concerns a link
 	Message string
+	Err     error // the sentinel the mistake matches, such as ErrTypeMismatch; may be nil
 }
+
+// Unwrap returns the sentinel the mistake matches, if any.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func (e *ConfigError) Error() string {
 	switch {

@@ -148,11 +148,14 @@ func RegisterFamily[T any](db *DB, key FamilyKey[T], buf Buffer, opts ...FamilyO
 	if db.state != configuring {
 		return f, fmt.Errorf("register family %q: %w", key.tmpl, ErrStarted)
 	}
-	fail := func(f *Family[T], msg string) (*Family[T], error) {
+	fail := func(f *Family[T], msg string, sentinel ...error) (*Family[T], error) {
 		if f.fs.problem == "" {
 			f.fs.problem = msg
 		}
 		ce := &ConfigError{Key: key.tmpl, Message: msg}
+		if len(sentinel) > 0 {
+			ce.Err = sentinel[0]
+		}
 		db.mistakes = append(db.mistakes, ce)
 		return f, ce
 	}
@@ -167,7 +170,7 @@ func RegisterFamily[T any](db *DB, key FamilyKey[T], buf Buffer, opts ...FamilyO
 	if old, ok := db.famByTmpl[key.tmpl]; ok {
 		ob := old.base()
 		if ob.typ != typ {
-			return fail(f, fmt.Sprintf("family already registered with a different type: registered as %s, now %s", ob.typ, typ))
+			return fail(f, fmt.Sprintf("family already registered with a different type: registered as %s, now %s", ob.typ, typ), ErrTypeMismatch)
 		}
 		of := old.(*Family[T])
 		if ob.cfg != buf {

@@ -21,15 +21,21 @@ import (
 // Run returns nil when ctx ended the run, a *StageError when a stage
 // failed under StopDB, an *InvalidConfigError (before starting anything)
 // when the configuration is invalid, and ErrStarted if Run was called
-// before. A DB runs once.
-func (db *DB) Run(ctx context.Context) error {
+// before. A DB runs once: after an invalid configuration too. Done and
+// Err report the end of the run to other goroutines.
+func (db *DB) Run(ctx context.Context) (err error) {
 	db.mu.Lock()
 	if db.state != configuring {
 		db.mu.Unlock()
 		return ErrStarted
 	}
+	defer func() {
+		db.runErr = err
+		close(db.done)
+	}()
 	v := db.validateLocked()
 	if err := v.err(); err != nil {
+		db.state = stopped
 		db.mu.Unlock()
 		return err
 	}

@@ -117,7 +117,7 @@ func (db *DB) validateLocked() validation {
 	}
 	g := buildDeps(nodes, byKey)
 	v.order = g.order
-	if cyc := g.cycle(); len(cyc) > 0 {
+	for _, cyc := range g.cycles() {
 		v.add("", "cyclic dependency among records: [%s]", strings.Join(cyc, ", "))
 	}
 	return v
@@ -175,30 +175,69 @@ func buildDeps(records []recordCore, byKey map[string]recordCore) *deps {
 	return g
 }
 
-// cycle returns the keys of the records that lie on a cycle: what Kahn's
+// cycles returns the keys of the records on each cycle, one list per
+// strongly connected component, in registration order: what Kahn's
 // algorithm left over, minus records that are merely downstream of one.
-func (g *deps) cycle() []string {
-	left := slices.Clone(g.left)
-	for changed := true; changed; {
-		changed = false
-		for i := range left {
-			if !left[i] {
+func (g *deps) cycles() [][]string {
+	n := len(g.records)
+	index := make([]int, n)
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var (
+		stack []int
+		next  int
+		comps [][]int
+	)
+	var visit func(v int)
+	visit = func(v int) { // Tarjan's algorithm, over the left-over records
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, w := range g.out[v] {
+			if !g.left[w] {
 				continue
 			}
-			feedsCycle := slices.ContainsFunc(g.out[i], func(o int) bool { return left[o] })
-			if !feedsCycle {
-				left[i] = false
-				changed = true
+			if index[w] < 0 {
+				visit(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			var comp []int
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				onStack[w] = false
+				comp = append(comp, w)
+				if w == v {
+					break
+				}
+			}
+			if len(comp) > 1 || slices.Contains(g.out[v], v) {
+				slices.Sort(comp)
+				comps = append(comps, comp)
 			}
 		}
 	}
-	var keys []string
-	for i, l := range left {
-		if l {
-			keys = append(keys, g.records[i].base().key)
+	for i := range n {
+		if g.left[i] && index[i] < 0 {
+			visit(i)
 		}
 	}
-	return keys
+	slices.SortFunc(comps, func(a, b []int) int { return a[0] - b[0] })
+	out := make([][]string, len(comps))
+	for i, c := range comps {
+		for _, r := range c {
+			out[i] = append(out[i], g.records[r].base().key)
+		}
+	}
+	return out
 }
 
 // validateLink checks one link: its URL, its connector, its codec and its

@@ -250,3 +250,43 @@ func aimdbLookup[T any](t *testing.T, db *aimdb.DB, k aimdb.Key[T]) *aimdb.Recor
 }
 
 func noop(ctx context.Context, p *aimdb.Producer[int]) error { return nil }
+
+// TestConsistency covers what a newcomer found inconsistent: the type
+// mismatch of Register matches ErrTypeMismatch, a Run that fails
+// validation closes Done with its error, and separate cycles are reported
+// separately.
+func TestConsistency(t *testing.T) {
+	db := aimdb.New(nil)
+	aimdb.Register(db, aimdb.NewKey[int]("c.a"), aimdb.Latest())
+	if _, err := aimdb.Register(db, aimdb.NewKey[string]("c.a"), aimdb.Latest()); !errors.Is(err, aimdb.ErrTypeMismatch) {
+		t.Errorf("Register with another type = %v; want it to match ErrTypeMismatch", err)
+	}
+	chain := func(a, b string) {
+		ra, _ := aimdb.Register(db, aimdb.NewKey[int](a), aimdb.Latest())
+		rb, _ := aimdb.Register(db, aimdb.NewKey[int](b), aimdb.Latest())
+		aimdb.Transform(ra, aimdb.NewKey[int](b), func(v int) (int, bool) { return v, true })
+		aimdb.Transform(rb, aimdb.NewKey[int](a), func(v int) (int, bool) { return v, true })
+	}
+	chain("x.1", "x.2")
+	chain("y.1", "y.2")
+	if db.Err() != nil {
+		t.Fatal("Err before Run")
+	}
+	err := db.Run(t.Context())
+	select {
+	case <-db.Done():
+	default:
+		t.Fatal("Done not closed after Run failed validation")
+	}
+	if db.Err() != err || !errors.Is(err, aimdb.ErrInvalidConfig) {
+		t.Fatalf("Err() = %v, Run() = %v", db.Err(), err)
+	}
+	for _, want := range []string{"cyclic dependency among records: [x.1, x.2]", "cyclic dependency among records: [y.1, y.2]"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Run() = %v; want it to contain %q", err, want)
+		}
+	}
+	if err := db.Run(t.Context()); !errors.Is(err, aimdb.ErrStarted) {
+		t.Errorf("Run after a failed Run = %v; want ErrStarted", err)
+	}
+}
