@@ -1,7 +1,12 @@
 // Package codec provides aimdb.Codec implementations for links.
 package codec
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+)
 
 // JSON encodes values of type T as compact JSON, the default payload of
 // AimDB links: field names as the json tags say, no envelope.
@@ -15,6 +20,32 @@ func (JSON[T]) Decode(b []byte) (T, error) {
 	var v T
 	err := json.Unmarshal(b, &v)
 	return v, err
+}
+
+// StrictJSON is JSON that refuses what JSON tolerates: a field T does not
+// have (a typo in a command would otherwise arrive as a zero value), and
+// anything after the one JSON value. Use it for commands and
+// configuration.
+type StrictJSON[T any] struct{}
+
+// Encode returns the JSON encoding of v.
+func (StrictJSON[T]) Encode(v T) ([]byte, error) { return json.Marshal(v) }
+
+// Decode decodes a JSON payload into a T, refusing unknown fields and
+// trailing data.
+func (StrictJSON[T]) Decode(b []byte) (T, error) {
+	var v T
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&v); err != nil {
+		var zero T
+		return zero, err
+	}
+	if _, err := d.Token(); !errors.Is(err, io.EOF) {
+		var zero T
+		return zero, errors.New("codec: data after the JSON value")
+	}
+	return v, nil
 }
 
 // Bytes passes payloads through unchanged: Encode returns the value and

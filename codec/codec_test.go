@@ -66,3 +66,25 @@ func FuzzJSONDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestStrictJSON(t *testing.T) {
+	type cmd struct {
+		Target float64 `json:"target"`
+	}
+	c := codec.StrictJSON[cmd]{}
+	if v, err := c.Decode([]byte(`{"target": 21.5}`)); err != nil || v.Target != 21.5 {
+		t.Fatalf("Decode(valid) = %+v, %v", v, err)
+	}
+	for _, bad := range []string{`{"targte": 21.5}`, `{"target": 1} {"target": 2}`, `{"target": "x"}`, ``, `{`} {
+		if v, err := c.Decode([]byte(bad)); err == nil {
+			t.Errorf("Decode(%q) = %+v, nil; want an error", bad, v)
+		}
+	}
+	if _, err := (codec.JSON[cmd]{}).Decode([]byte(`{"targte": 21.5}`)); err != nil {
+		t.Errorf("JSON (lenient) refused an unknown field: %v", err)
+	}
+	b, err := c.Encode(cmd{Target: 3})
+	if err != nil || string(b) != `{"target":3}` {
+		t.Errorf("Encode = %s, %v", b, err)
+	}
+}
