@@ -620,6 +620,7 @@ type RecordInfo struct {
 	SchemaType             string               `json:"schema_type,omitempty"`
 	Entity                 string               `json:"entity,omitempty"`
 	RemoteAccess           bool                 `json:"remote_access,omitempty"`
+	Family                 string               `json:"family,omitempty"` // the template of the record's family, for an instance
 	ProducedCount          uint64               `json:"produced_count"`
 	ConsumedCount          uint64               `json:"consumed_count"`
 	DroppedCount           uint64               `json:"dropped_count"`
