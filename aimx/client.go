@@ -653,6 +653,14 @@ func (c *Client) Records(ctx context.Context) ([]RecordInfo, error) {
 	return rows, c.Call(ctx, "record.list", map[string]bool{"detail": true}, &rows)
 }
 
+// RecordsMatching is Records for the records whose key pattern matches
+// (MatchTopic), such as the instances of one family: record.list with
+// params {"pattern": pattern}, an extension of this package's server.
+func (c *Client) RecordsMatching(ctx context.Context, pattern string) ([]RecordInfo, error) {
+	var rows []RecordInfo
+	return rows, c.Call(ctx, "record.list", map[string]any{"detail": true, "pattern": pattern}, &rows)
+}
+
 // Get calls record.get and returns the record's current value as JSON.
 func (c *Client) Get(ctx context.Context, key string) (json.RawMessage, error) {
 	return c.call(ctx, "record.get", map[string]string{"name": key}, key)

@@ -171,3 +171,27 @@ func TestLiveDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestListManyInstances checks record.list on a DB whose compacted rows
+// do not fit one frame: refused, and a pattern lists a part.
+func TestListManyInstances(t *testing.T) {
+	db, ep := startFamilies(t)
+	ctx := testCtx(t)
+	for i := range 1000 {
+		if err := aimdb.Produce(db, famStationTemp.Instance(fmt.Sprint(i)), Temp{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := aimdb.Produce(db, famStationHum.Instance("7"), 1); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, ep, nil)
+	var rows []aimx.RecordInfo
+	if err := c.Call(ctx, "record.list", nil, &rows); !errors.Is(err, aimx.ErrInternal) {
+		t.Errorf("record.list of 1001 records: %d rows, %v; want internal", len(rows), err)
+	}
+	got, err := c.RecordsMatching(ctx, "station.*.humidity")
+	if err != nil || len(got) != 1 || got[0].RecordKey != "station.7.humidity" || got[0].Family != famStationHum.Template() {
+		t.Errorf("record.list station.*.humidity = %+v, %v", got, err)
+	}
+}
