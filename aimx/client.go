@@ -620,6 +620,7 @@ type RecordInfo struct {
 	SchemaType             string               `json:"schema_type,omitempty"`
 	Entity                 string               `json:"entity,omitempty"`
 	RemoteAccess           bool                 `json:"remote_access,omitempty"`
+	Family                 string               `json:"family,omitempty"` // the template of the record's family, for an instance
 	ProducedCount          uint64               `json:"produced_count"`
 	ConsumedCount          uint64               `json:"consumed_count"`
 	DroppedCount           uint64               `json:"dropped_count"`
@@ -650,6 +651,14 @@ func (r *RecordInfo) OriginKind() string {
 func (c *Client) Records(ctx context.Context) ([]RecordInfo, error) {
 	var rows []RecordInfo
 	return rows, c.Call(ctx, "record.list", map[string]bool{"detail": true}, &rows)
+}
+
+// RecordsMatching is Records for the records whose key pattern matches
+// (MatchTopic), such as the instances of one family: record.list with
+// params {"pattern": pattern}, an extension of this package's server.
+func (c *Client) RecordsMatching(ctx context.Context, pattern string) ([]RecordInfo, error) {
+	var rows []RecordInfo
+	return rows, c.Call(ctx, "record.list", map[string]any{"detail": true, "pattern": pattern}, &rows)
 }
 
 // Get calls record.get and returns the record's current value as JSON.

@@ -212,6 +212,9 @@ type listParams struct {
 	// Detail asks for full rows (counters, profiling, links) whatever
 	// their size.
 	Detail bool `json:"detail"`
+	// Pattern, when set, lists only the records whose key it matches
+	// (MatchTopic), such as the instances of one family.
+	Pattern string `json:"pattern"`
 }
 
 // compactRow is a record.list row with only the fields AimDB clients
@@ -228,16 +231,28 @@ type compactRow struct {
 	ConsumerCount          int          `json:"consumer_count"`
 	Writable               bool         `json:"writable"`
 	OutboundConnectorCount int          `json:"outbound_connector_count"`
+	Family                 string       `json:"family,omitempty"`
 }
 
 // list answers record.list. Full rows carry counters and link states;
 // when they would not fit one frame of DefaultMaxFrame, the limit AimDB's
 // clients enforce, and the client did not ask for detail, the rows are
-// compacted to the fields those clients require.
+// compacted to the fields those clients require. When even those do not
+// fit, the reply is "internal" and the server logs why: the client can
+// list a part with a pattern.
 func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) error {
 	var p listParams
 	_ = json.Unmarshal(params, &p) // AimDB ignores record.list params
 	rows := ss.records()
+	if p.Pattern != "" {
+		kept := rows[:0]
+		for _, r := range rows {
+			if MatchTopic(p.Pattern, r.RecordKey) {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
 	full, err := json.Marshal(rows)
 	if err != nil {
 		return ss.replyErr(ctx, id, CodeInternal)
@@ -255,9 +270,19 @@ func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) 
 			BufferType: r.BufferType, BufferCapacity: r.BufferCapacity,
 			ProducerCount: r.ProducerCount, ConsumerCount: r.ConsumerCount,
 			Writable: r.Writable, OutboundConnectorCount: r.OutboundConnectorCount,
+			Family: r.Family,
 		}
 	}
-	return ss.reply(ctx, id, compact)
+	b, err := json.Marshal(compact)
+	if err != nil {
+		return ss.replyErr(ctx, id, CodeInternal)
+	}
+	if len(b) > DefaultMaxFrame-64 {
+		ss.srv.log.Warn("record.list: the rows do not fit one frame; list a part with params {\"pattern\": …}",
+			"records", len(rows), "bytes", len(b), "max_frame", DefaultMaxFrame)
+		return ss.replyErr(ctx, id, CodeInternal)
+	}
+	return ss.reply(ctx, id, json.RawMessage(b))
 }
 
 func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint64) error {

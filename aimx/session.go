@@ -27,6 +27,9 @@ type session struct {
 	subs    map[string]*subscription
 	cursors map[string]*aimdb.RemoteSubscription // record.drain cursors
 	wg      sync.WaitGroup
+	closing bool   // run is waiting for wg: no more goroutines
+	growing int    // subscriptions that grow with new records
+	unwatch func() // cancels the DB.WatchRecords watcher, while growing > 0
 }
 
 func newSession(s *Server, c FrameConn, d Dialect) *session {
@@ -51,6 +54,11 @@ func (ss *session) run(parent context.Context) error {
 	stop()
 	ss.conn.Close()
 	ss.mu.Lock()
+	ss.closing = true
+	if ss.unwatch != nil {
+		ss.unwatch()
+		ss.unwatch = nil
+	}
 	for _, sub := range ss.subs {
 		sub.cancel()
 	}
@@ -183,11 +191,21 @@ func (ss *session) handle(ctx context.Context, f *Frame) error {
 type subscription struct {
 	ss       *session
 	id       string
+	pattern  string
 	wildcard bool
+	grows    bool // serves the records the DB adds that match (discover.go)
+	ctx      context.Context
 	cancel   context.CancelFunc
 
 	mu  sync.Mutex // orders seq and queueing across the pumps
 	seq uint64
+
+	// Of a growing subscription. The watcher takes dmu, never mu,
+	// which is held while the snapshot waits for the writer.
+	dmu     sync.Mutex
+	recs    map[string]*served
+	started bool
+	pending []pending
 }
 
 func (ss *session) subscribe(ctx context.Context, f *Frame) error {
@@ -204,6 +222,18 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	}
 
 	wildcard := IsWildcard(f.Topic)
+	subCtx, cancel := context.WithCancel(ctx)
+	sub := &subscription{ss: ss, id: id, pattern: f.Topic, wildcard: wildcard, ctx: subCtx, cancel: cancel}
+	if wildcard && ss.grows(f.Topic) {
+		// Watch before listing the keys, so that no record added
+		// meanwhile is missed; claim sorts out the ones seen twice.
+		sub.grows = true
+		sub.recs = map[string]*served{}
+		ss.mu.Lock()
+		ss.subs[id] = sub
+		ss.watch()
+		ss.mu.Unlock()
+	}
 	var recs []*aimdb.RemoteRecord
 	if wildcard {
 		for _, k := range ss.srv.db.Keys() {
@@ -214,7 +244,8 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 				recs = append(recs, r)
 			}
 		}
-		if len(recs) == 0 {
+		if len(recs) == 0 && !sub.grows {
+			cancel()
 			// AimDB accepts such a sub and never sends anything; a
 			// refusal ends the client's wait (a conforming client ends a
 			// subscription on an error reply with its id).
@@ -223,6 +254,7 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	} else {
 		r, err := ss.srv.db.Remote(f.Topic)
 		if err != nil {
+			cancel()
 			return ss.replyErr(ctx, f.ID, errCode(err))
 		}
 		recs = append(recs, r)
@@ -241,38 +273,51 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 		if err != nil {
 			continue
 		}
+		if sub.grows && !sub.claim(r.Key(), r.Metadata().RecordID) {
+			st.Close() // the watcher serves it
+			continue
+		}
 		streams = append(streams, st)
 		kept = append(kept, r)
 	}
 	recs = kept
-	subCtx, cancel := context.WithCancel(ctx)
-	sub := &subscription{ss: ss, id: id, wildcard: wildcard, cancel: cancel}
 	ss.mu.Lock()
 	ss.subs[id] = sub
 	ss.mu.Unlock()
 	ss.srv.stats.subscriptions.Add(1)
+	fail := func(err error) error {
+		cancel()
+		closeAll(streams)
+		if sub.grows {
+			sub.abandon()
+		}
+		ss.dropSub(id, sub)
+		return err
+	}
 	if ss.d.AckSubscribe {
 		if err := ss.sendOn(ctx, ss.events, &Frame{T: TagSubscribed, Sub: id}); err != nil {
-			cancel()
-			closeAll(streams)
-			ss.dropSub(id, sub)
-			return err
+			return fail(err)
 		}
 	}
 	if wildcard {
 		if err := sub.snapshot(ctx, recs, streams); err != nil {
-			cancel()
-			closeAll(streams)
-			ss.dropSub(id, sub)
-			return err
+			return fail(err)
 		}
+	}
+	if sub.grows {
+		// It ends when unsubscribed or when the session ends, not when
+		// its records do: others may appear.
+		for i, st := range streams {
+			ss.wg.Go(func() { sub.pump(subCtx, recs[i].Key(), st) })
+		}
+		sub.start()
+		return nil
 	}
 	var pumps sync.WaitGroup
 	for i, st := range streams {
 		pumps.Add(1)
 		ss.wg.Go(func() {
 			defer pumps.Done()
-			defer st.Close()
 			sub.pump(subCtx, recs[i].Key(), st)
 		})
 	}
@@ -293,6 +338,9 @@ func (ss *session) dropSub(id string, sub *subscription) {
 	gone := ss.subs[id] == sub
 	if gone {
 		delete(ss.subs, id)
+		if sub.grows {
+			ss.unwatchOne()
+		}
 	}
 	ss.mu.Unlock()
 	if gone {
@@ -332,7 +380,11 @@ func (sub *subscription) snapshot(ctx context.Context, recs []*aimdb.RemoteRecor
 	return nil
 }
 
+// pump sends the values of st as events until ctx ends or the record
+// closes, then closes st. A growing subscription continues with a new
+// instance under the same key.
 func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteSubscription) {
+	defer func() { st.Close() }()
 	f := Frame{T: TagEvent, Sub: sub.id}
 	if sub.wildcard {
 		f.Topic = key
@@ -341,6 +393,11 @@ func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteS
 		data, missed, err := st.Recv(ctx)
 		if err != nil {
 			if errors.Is(err, aimdb.ErrClosed) || ctx.Err() != nil {
+				if next := sub.ended(ctx, key, err); next != nil {
+					st.Close()
+					st = next
+					continue
+				}
 				return
 			}
 			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
@@ -350,6 +407,7 @@ func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteS
 		sub.mu.Lock()
 		if ctx.Err() != nil { // unsubscribed while the value was taken
 			sub.mu.Unlock()
+			sub.ended(ctx, key, ctx.Err())
 			return
 		}
 		sub.seq += missed + 1
