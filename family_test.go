@@ -179,7 +179,7 @@ func TestFamilyDerived(t *testing.T) {
 	produce(famHum.Instance("2"), 2) // 2: 102
 	want := map[string][]float64{"1": {11, 21}, "2": {102}}
 	got := map[string][]float64{}
-	for n := 0; n < 3; n++ {
+	for n := range 3 {
 		if n == 2 {
 			// The join sees the latest of each input when it runs: a
 			// second value before it ran would replace the first.

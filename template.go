@@ -2,6 +2,7 @@ package aimdb
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,10 +40,8 @@ func parseTemplate(raw string, sep byte, needCapture bool) (*keyTemplate, error)
 			if !validCaptureName(name) {
 				return nil, fmt.Errorf("invalid template %q: capture name %q: want letters, digits and '_', not starting with a digit", raw, name)
 			}
-			for _, n := range t.names {
-				if n == name {
-					return nil, fmt.Errorf("invalid template %q: capture {%s} appears twice", raw, name)
-				}
+			if slices.Contains(t.names, name) {
+				return nil, fmt.Errorf("invalid template %q: capture {%s} appears twice", raw, name)
 			}
 			t.segs = append(t.segs, "")
 			t.caps = append(t.caps, len(t.names))

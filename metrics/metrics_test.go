@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -144,9 +145,7 @@ func TestHandler(t *testing.T) {
 	rec := func(key string) map[string]string { return map[string]string{"record": key, "family": ""} }
 	with := func(m map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 		for i := 0; i < len(kv); i += 2 {
 			out[kv[i]] = kv[i+1]
 		}
