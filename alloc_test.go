@@ -127,3 +127,48 @@ func TestAllocsPipelineControl(t *testing.T) {
 		t.Errorf("control: %.4f allocs per message; want at least 1", per)
 	}
 }
+
+func TestAllocsFamilyProduce(t *testing.T) {
+	db := aimdb.New(nil)
+	fam := aimdbtest.Must[*aimdb.Family[telemetry]](t)(aimdb.RegisterFamily(db,
+		aimdb.NewFamily[telemetry]("alloc.{id}.t"), aimdb.Latest()))
+	aimdbtest.Start(t, db)
+	key := fam.Key().Instance("1")
+
+	// Positive control: a Produce that creates an instance allocates.
+	// AllocsPerRun calls the function once more than runs, to warm up.
+	const runs = 10
+	fresh := []aimdb.Key[telemetry]{key}
+	for n := range runs {
+		fresh = append(fresh, fam.Key().Instance(fmt.Sprint("new", n)))
+	}
+	created := testing.AllocsPerRun(runs, func() {
+		if err := aimdb.Produce(db, fresh[0], telemetry{}); err != nil {
+			t.Fatal(err)
+		}
+		fresh = fresh[1:]
+	})
+	if created == 0 {
+		t.Errorf("creating an instance: 0 allocs; want > 0 (is the gate wired up?)")
+	}
+
+	rec := aimdbtest.Must[*aimdb.Record[telemetry]](t)(fam.Instance("1"))
+	var i uint64
+	for _, tc := range []struct {
+		name    string
+		produce func(telemetry) error
+	}{
+		{"key", func(v telemetry) error { return aimdb.Produce(db, key, v) }},
+		{"handle", rec.Produce},
+	} {
+		allocs := testing.AllocsPerRun(1000, func() {
+			i++
+			if err := tc.produce(telemetry{1, float64(i), i}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("Produce on an existing instance by %s: %v allocs; want 0", tc.name, allocs)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package aimdb
 
-import "reflect"
+import (
+	"reflect"
+	"sync"
+)
 
 // RecordMetadata describes one record. Its JSON form matches AimDB's
 // RecordMetadata (the rows of AimX record.list), with fields AimDB leaves
@@ -49,12 +52,21 @@ func (db *DB) Records() []RecordMetadata {
 	return md
 }
 
+// typeIDs caches typeID: Records calls it once per record, and the
+// instances of a family share one type.
+var typeIDs sync.Map // reflect.Type → string
+
 // typeID names a Go type with its package path.
 func typeID(t reflect.Type) string {
-	if t.PkgPath() != "" && t.Name() != "" {
-		return t.PkgPath() + "." + t.Name()
+	if id, ok := typeIDs.Load(t); ok {
+		return id.(string)
 	}
-	return t.String()
+	id := t.String()
+	if t.PkgPath() != "" && t.Name() != "" {
+		id = t.PkgPath() + "." + t.Name()
+	}
+	typeIDs.Store(t, id)
+	return id
 }
 
 func metadata(c recordCore) RecordMetadata {
