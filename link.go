@@ -63,7 +63,8 @@ func TopicFrom[T any](f func(v T) string) LinkOption {
 	}
 }
 
-// RouteTopic makes an inbound link feed several records: each message
+// RouteTopic makes an inbound link feed several records (for records
+// keyed by topic, a family's LinkFrom is simpler: see Family.LinkFrom): each message
 // goes to the record whose key f returns for its concrete topic (the
 // linked record when f returns ""). The record must be registered with
 // the link's type; messages for unknown keys are logged and counted as

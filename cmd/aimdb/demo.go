@@ -37,7 +37,6 @@ type demoConfig struct {
 	broker     string   // an external broker's URL
 	aimx       []string // AimX endpoints
 	http       string   // the dashboard's address
-	slots      int
 	verbose    bool
 }
 
@@ -80,17 +79,14 @@ live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 	f.StringVar(&cfg.broker, "broker", "", "use the external MQTT broker at this URL instead of the embedded one")
 	f.StringArrayVar(&cfg.aimx, "aimx", []string{DefaultEndpoint}, "AimX endpoint to serve the hub on (repeatable): tcp://host:port or unix:///path")
 	f.StringVar(&cfg.http, "http", "127.0.0.1:8080", "address of the dashboard and the AimX WebSocket (/ws)")
-	f.IntVar(&cfg.slots, "slots", mesh.DefaultSlots, "size of the hub's slot pool")
 	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
 	return cmd
 }
 
 func (c demoConfig) check() error {
 	switch {
-	case c.slots < 1 || c.slots > contracts.MaxSlot+1:
-		return usagef("--slots %d: want 1 to %d", c.slots, contracts.MaxSlot+1)
-	case c.stations < 0 || c.stations >= c.slots:
-		return usagef("--stations %d: want 0 to %d (stations use slots 1..n of the %d-slot pool)", c.stations, c.slots-1, c.slots)
+	case c.stations < 0 || c.stations > min(contracts.MaxSlot, mesh.DefaultMaxStations):
+		return usagef("--stations %d: want 0 to %d", c.stations, min(contracts.MaxSlot, mesh.DefaultMaxStations))
 	case c.interval <= 0:
 		return usagef("--interval %v: want a positive duration", c.interval)
 	case len(c.aimx) == 0:
@@ -188,7 +184,7 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		Logger:          log.With("db", "hub"),
 		ShutdownTimeout: time.Second,
 	})
-	if err := mesh.Hub(hub, cfg.slots); err != nil {
+	if _, err := mesh.Hub(hub, nil); err != nil {
 		return fail(err)
 	}
 	d.hub = hub
@@ -306,7 +302,8 @@ func (d *demo) banner(w io.Writer) {
 
   MQTT broker     %s
   stations        %d, in slots 1..%d, a reading every %v
-  hub             %d records: station.<n>.{temperature,humidity,dew_point} for n in 0..%d
+  hub             families station.{id}.{temperature,humidity,dew_point}: 3 records per station,
+                  created on its first reading (any id 0..%d, up to %d stations)
   AimX            %s (read-only)
   dashboard       %s
   AimX WebSocket  %s
@@ -319,7 +316,7 @@ Next:
   (from a checkout: go run ./cmd/aimdb …)
 
 Ctrl-C stops the demo.
-`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, 3*d.cfg.slots, d.cfg.slots-1,
+`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, contracts.MaxSlot, mesh.DefaultMaxStations,
 		strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.httpURL, d.connectFlag(), d.connectFlag())
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -38,14 +39,27 @@ func TestDemoMetrics(t *testing.T) {
 		return v, found
 	}
 	counters := []struct{ name, key, direction string }{
-		{"aimdb_record_produced_total", contracts.KeyName(1, contracts.KindTemperature), ""},
-		{"aimdb_link_received_total", contracts.KeyName(0, contracts.KindTemperature), "in"},
+		{"aimdb_record_produced_total", contracts.TemperatureFamily.Template(), ""},
+		{"aimdb_link_received_total", contracts.TemperatureFamily.Template(), "in"},
 	}
-	first := scrapeDemo(t, url)
-	for _, c := range counters {
-		if _, ok := sum(first, c.name, c.key, c.direction); !ok {
-			t.Fatalf("%s{record=%q}: not exported", c.name, c.key)
+	// A station's records appear with its first reading; the metrics
+	// aggregate a family's instances under its template.
+	var first map[string]*dto.MetricFamily
+	for wait := time.Now().Add(10 * time.Second); ; {
+		first = scrapeDemo(t, url)
+		missing := ""
+		for _, c := range counters {
+			if _, ok := sum(first, c.name, c.key, c.direction); !ok {
+				missing = fmt.Sprintf("%s{record=%q}", c.name, c.key)
+			}
 		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(wait) {
+			t.Fatalf("%s: not exported 10 s after the demo started", missing)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if _, ok := first["aimdb_aimx_connections_open"]; !ok {
 		t.Error("aimdb_aimx_connections_open: not exported")

@@ -25,7 +25,6 @@ func freeDemo(t *testing.T, stations int) demoConfig {
 		mqttListen: "127.0.0.1:0",
 		aimx:       []string{"tcp://127.0.0.1:0", "unix://" + t.TempDir() + "/hub.sock"},
 		http:       "127.0.0.1:0",
-		slots:      16,
 	}
 }
 
@@ -78,6 +77,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// Three stations, three records each, and nothing else.
+	if rows, err := c.Records(ctx); err != nil || len(rows) != 3*stations {
+		t.Errorf("record.list: %d records, %v; want %d", len(rows), err, 3*stations)
+	}
 	s, err := c.Subscribe(ctx, "station.1.*")
 	if err != nil {
 		t.Fatal(err)
@@ -174,11 +177,12 @@ func TestDemoMigratesAndRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitHubConnected(t, ctx, c)
-
 	publish := mqttbroker.Publisher(t, d.brokerURL, "foreign-station")
-	publish("station/10/temperature", `{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`)
-	publish("station/10/humidity", `{"percent":50,"timestamp":1754044800000}`)
+	// The hub's records appear with a station's first reading; until the
+	// hub's subscriptions are in place readings are lost, so publish
+	// until the record exists (the same reading each time).
+	publishUntil(t, ctx, c, publish, "station/10/temperature", `{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`, contracts.KeyName(10, contracts.KindTemperature))
+	publishUntil(t, ctx, c, publish, "station/10/humidity", `{"percent":50,"timestamp":1754044800000}`, contracts.KeyName(10, contracts.KindHumidity))
 	dew := waitDew(t, ctx, c, 10)
 	wantT := (70.5 - 32) * 5 / 9
 	if math.Abs(dew.Celsius-(wantT-10)) > 1e-9 || dew.Timestamp != 1754044800000 {
@@ -187,6 +191,20 @@ func TestDemoMigratesAndRejects(t *testing.T) {
 	temp, err := aimx.Get(ctx, c, contracts.TemperatureKey(10))
 	if err != nil || math.Abs(temp.Celsius-wantT) > 1e-9 {
 		t.Errorf("migrated temperature = %+v, %v; want %v °C", temp, err, wantT)
+	}
+
+	// Now that the subscriptions are in place, a station with any id
+	// appears within a second of its first reading.
+	publish("station/4711/temperature", `{"schema_version":2,"celsius":4,"timestamp":1754044800000}`)
+	deadline := time.Now().Add(time.Second)
+	for {
+		if _, err := c.Get(ctx, "station.4711.temperature"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("station 4711 did not appear within a second of its first reading")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	before := decodeErrors(t, ctx, c)
@@ -234,7 +252,8 @@ func waitDew(t *testing.T, ctx context.Context, c *aimx.Client, n int) contracts
 	}
 }
 
-// hubLinks returns the hub's inbound MQTT links (they belong to slot 0).
+// hubLinks returns the hub's records that have links: every station's
+// temperature and humidity.
 func hubLinks(t *testing.T, ctx context.Context, c *aimx.Client) []aimx.RecordInfo {
 	t.Helper()
 	rows, err := c.Records(ctx)
@@ -260,24 +279,19 @@ func decodeErrors(t *testing.T, ctx context.Context, c *aimx.Client) uint64 {
 	return n
 }
 
-func waitHubConnected(t *testing.T, ctx context.Context, c *aimx.Client) {
+// publishUntil publishes payload on topic every 50 ms until the hub has
+// the record key.
+func publishUntil(t *testing.T, ctx context.Context, c *aimx.Client, publish func(topic, payload string), topic, payload, key string) {
 	t.Helper()
 	for {
-		connected := 0
-		for _, r := range hubLinks(t, ctx, c) {
-			for _, l := range r.Links {
-				if l.Connected {
-					connected++
-				}
-			}
-		}
-		if connected == 2 {
+		publish(topic, payload)
+		if _, err := c.Get(ctx, key); err == nil {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatal("the hub never connected to the broker")
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("the hub never stored %s: its subscription to %s is not in place", key, topic)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
@@ -339,10 +353,10 @@ func TestDemoCommand(t *testing.T) {
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("stopping took %v", took)
 	}
-	if bad := run(context.Background(), []string{"demo", "--stations", "99"}, &out, &errOut, func(string) string { return "" }); bad != 2 {
-		t.Errorf("--stations 99: exit status %d, want 2", bad)
+	if bad := run(context.Background(), []string{"demo", "--stations", "70000"}, &out, &errOut, func(string) string { return "" }); bad != 2 {
+		t.Errorf("--stations 70000: exit status %d, want 2", bad)
 	}
-	if !strings.Contains(errOut.String(), "--stations 99") {
+	if !strings.Contains(errOut.String(), "--stations 70000") {
 		t.Errorf("stderr %q does not name the flag", errOut.String())
 	}
 }

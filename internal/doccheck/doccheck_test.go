@@ -416,7 +416,7 @@ func TestChecker(t *testing.T) {
 		{"aimdb demo --station 5", []string{"no flag -station in `cmd_aimdb demo --help`"}},
 		{"aimdb --stations 5 demo", nil}, // cobra takes a subcommand's flag before it
 		{"aimdb record list --stations 5", []string{"no flag -stations in `cmd_aimdb record list --help`"}},
-		{"go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 --aimx off --http= --slots 4 -v", nil},
+		{"go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 --aimx off --http= --max-stations 4 -v", nil},
 		{"go run ./examples/weather-mesh/station --slot 1 --interval 5s --aimx off", []string{"no flag -aimx in `examples_weather-mesh_station --help`"}},
 	}
 	for _, tt := range tests {

@@ -122,6 +122,21 @@ const (
 	HumidityFilter    = "station/+/humidity"
 )
 
+// The hub's record families: one instance per station, whose {id} is
+// the station's slot.
+var (
+	TemperatureFamily = aimdb.NewFamily[Temperature]("station.{id}.temperature")
+	HumidityFamily    = aimdb.NewFamily[Humidity]("station.{id}.humidity")
+	DewPointFamily    = aimdb.NewFamily[DewPoint]("station.{id}.dew_point")
+)
+
+// Topic templates of the stations' publications, for a family link: the
+// {id} level is the station's slot.
+const (
+	TemperatureTopicTemplate = "station/{id}/temperature"
+	HumidityTopicTemplate    = "station/{id}/humidity"
+)
+
 // TemperatureKey returns the key of slot n's temperature record,
 // station.<n>.temperature.
 func TemperatureKey(n int) aimdb.Key[Temperature] {

@@ -1,17 +1,19 @@
 // Command hub is the weather mesh hub: it subscribes to every station's
-// readings on an MQTT broker, stores them per slot and derives each
-// slot's dew point, logging every dew point it computes. It serves its
+// readings on an MQTT broker, stores them per station (a record family
+// instance created on the station's first reading) and derives each
+// station's dew point, logging every dew point it computes. It serves its
 // records read-only over AimX (default tcp://127.0.0.1:7433), and the
 // live dashboard with the AimX WebSocket and Prometheus metrics
 // (/metrics) on http://127.0.0.1:8080/.
 //
-//	go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 [--slots 64] [--aimx unix:///tmp/hub.sock] [--http :8080]
+//	go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 [--max-stations 20000] [--aimx unix:///tmp/hub.sock] [--http :8080]
 //
 // Ctrl-C shuts it down gracefully.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,20 +48,20 @@ func main() { cmdline.Main("hub", run) }
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
 	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
-	slots := fs.Int("slots", mesh.DefaultSlots, "size of the slot pool: records for slots 0..`n`-1")
+	maxStations := fs.Int("max-stations", mesh.DefaultMaxStations, "hold at most `n` stations; readings of more are dropped and counted")
 	var aimxEndpoints endpoints
 	fs.Var(&aimxEndpoints, "aimx", "serve AimX on this `endpoint`, tcp://host:port or unix:///path (repeatable; default tcp://127.0.0.1:7433; \"off\" serves none)")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the dashboard, the AimX WebSocket (/ws) and Prometheus metrics (/metrics) on this `address`; empty serves none")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--slots n] [--aimx endpoint]... [--http address] [-v]", stderr); err != nil {
+	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--max-stations n] [--aimx endpoint]... [--http address] [-v]", stderr); err != nil {
 		return err
 	}
 	d, err := mesh.HubDialer(*broker)
 	if err != nil {
 		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
 	}
-	if *slots < 1 || *slots > contracts.MaxSlot+1 {
-		return cmdline.Usage(fmt.Errorf("--slots %d: want 1 to %d", *slots, contracts.MaxSlot+1))
+	if *maxStations < 1 {
+		return cmdline.Usage(fmt.Errorf("--max-stations %d: want at least 1", *maxStations))
 	}
 	log := cmdline.Logger(stderr, *verbose)
 
@@ -67,23 +69,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Connectors: map[string]connector.Dialer{"mqtt": d},
 		Logger:     log,
 	})
-	if err := mesh.Hub(db, *slots); err != nil {
+	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations})
+	if err != nil {
 		return err
 	}
-	for n := range *slots {
-		dew, err := aimdb.Lookup(db, contracts.DewPointKey(n))
-		if err != nil {
-			return err
-		}
-		dew.Tap(func(ctx context.Context, s *aimdb.Subscription[contracts.DewPoint]) error {
-			for v, err := range s.All(ctx) {
-				if err == nil {
-					log.Info("dew point", "slot", n, "celsius", math.Round(v.Celsius*100)/100, "timestamp", v.Timestamp)
+	hub.DewPoint.Tap(func(ctx context.Context, s *aimdb.FamilySubscription[contracts.DewPoint]) error {
+		for {
+			inst, v, err := s.Recv(ctx)
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, aimdb.ErrClosed) {
+					return nil
 				}
+				continue
 			}
-			return nil
-		}, aimdb.Named("log"))
-	}
+			log.Info("dew point", "station", inst.Captures["id"], "celsius", math.Round(v.Celsius*100)/100, "timestamp", v.Timestamp)
+		}
+	}, aimdb.Named("log"))
 
 	// Remote access: AimX for the aimdb CLI and MCP server, and the
 	// dashboard with the AimX WebSocket. Every hub record was opened with
@@ -147,6 +148,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	log.Info("weather hub running", "broker", d.String(), "client_id", d.ClientID(), "slots", *slots)
+	log.Info("weather hub running", "broker", d.String(), "client_id", d.ClientID(), "max_stations", *maxStations)
 	return db.Run(ctx)
 }

@@ -27,9 +27,8 @@ func TestBadCommandLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--slots", "0"}, "--slots 0: want 1 to 65536"},
-		{[]string{"--slots", "65537"}, "--slots 65537: want 1 to 65536"},
-		{[]string{"--slots", "many"}, `invalid value "many" for flag -slots`},
+		{[]string{"--max-stations", "0"}, "--max-stations 0: want at least 1"},
+		{[]string{"--max-stations", "many"}, `invalid value "many" for flag -max-stations`},
 		{[]string{"--broker", "127.0.0.1:1883"}, `--broker: mqtt: malformed broker URL "127.0.0.1:1883"`},
 		{[]string{"--broker", "http://broker"}, `--broker: mqtt: broker URL scheme "http"`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
@@ -62,10 +61,10 @@ func TestRunShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stderr bytes.Buffer
-	if err := run(ctx, []string{"--broker", "mqtt://127.0.0.1:1", "--slots", "3", "--aimx", "off", "--http", ""}, &stderr); err != nil {
+	if err := run(ctx, []string{"--broker", "mqtt://127.0.0.1:1", "--aimx", "off", "--http", ""}, &stderr); err != nil {
 		t.Fatalf("run = %v; log:\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "weather hub running") || !strings.Contains(stderr.String(), "records=9") {
-		t.Errorf("log lacks the start of 9 records:\n%s", stderr.String())
+	if !strings.Contains(stderr.String(), "weather hub running") || !strings.Contains(stderr.String(), "max_stations=20000") {
+		t.Errorf("log lacks the start of a hub of 20000 stations:\n%s", stderr.String())
 	}
 }

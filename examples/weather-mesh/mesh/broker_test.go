@@ -7,16 +7,13 @@ package mesh_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/connector"
-	"github.com/aimdb-go/aimdb/connector/connectortest"
 )
 
 // newDB returns a DB with d as its MQTT connector, logging to log (the
@@ -31,35 +28,6 @@ func newDB(t testing.TB, d connector.Dialer, clock aimdb.Clock, log *slog.Logger
 		Clock:      clock,
 		Logger:     log,
 	})
-}
-
-// waitConnected waits until link i of record key is connected, which for
-// an inbound link means its subscription is in place.
-func waitConnected(t testing.TB, db *aimdb.DB, key string, i int) {
-	t.Helper()
-	connectortest.WaitLink(t, db, key, i, 5*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
-}
-
-// recv receives the next value of s, failing the test after 5 s.
-func recv[T any](t testing.TB, s *aimdb.Subscription[T]) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	v, err := s.Recv(ctx)
-	if err != nil {
-		t.Fatalf("%s: Recv: %v", s.Key(), err)
-	}
-	return v
-}
-
-func subscribe[T any](t testing.TB, db *aimdb.DB, k aimdb.Key[T]) *aimdb.Subscription[T] {
-	t.Helper()
-	s, err := aimdb.Subscribe(db, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // tlogWriter sends log lines to the test log.

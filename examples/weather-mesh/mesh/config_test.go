@@ -1,6 +1,7 @@
 package mesh_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,21 +12,33 @@ import (
 )
 
 func TestHubConfig(t *testing.T) {
-	for _, slots := range []int{-1, contracts.MaxSlot + 2} {
-		if err := mesh.Hub(aimdb.New(nil), slots); err == nil {
-			t.Errorf("Hub(slots %d) = nil; want an error", slots)
+	for _, o := range []mesh.HubOptions{{MaxStations: -1}, {IdleEviction: -time.Second}} {
+		if _, err := mesh.Hub(aimdb.New(nil), &o); err == nil {
+			t.Errorf("Hub(%+v) = nil; want an error", o)
 		}
 	}
 	db := aimdb.New(nil)
-	if err := mesh.Hub(db, 0); err != nil {
+	if _, err := mesh.Hub(db, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(db.Records()), 3*mesh.DefaultSlots; got != want {
-		t.Errorf("Hub(slots 0) registered %d records; want %d", got, want)
+	// Families, no records: a station's records appear with its first
+	// reading.
+	if got := len(db.Records()); got != 0 {
+		t.Errorf("Hub registered %d records; want 0", got)
+	}
+	var tmpls []string
+	for _, f := range db.Families() {
+		tmpls = append(tmpls, f.Template)
+		if f.MaxInstances != mesh.DefaultMaxStations {
+			t.Errorf("%s: MaxInstances %d; want %d", f.Template, f.MaxInstances, mesh.DefaultMaxStations)
+		}
+	}
+	if want := []string{"station.{id}.temperature", "station.{id}.humidity", "station.{id}.dew_point"}; !slices.Equal(tmpls, want) {
+		t.Errorf("families %v; want %v", tmpls, want)
 	}
 	// Without an MQTT connector the DB refuses to run, naming the links.
 	err := db.Validate()
-	if err == nil || !strings.Contains(err.Error(), "mqtt://station/+/temperature") {
+	if err == nil || !strings.Contains(err.Error(), "mqtt://station/{id}/temperature") {
 		t.Errorf("Validate without a connector = %v; want an error naming the link", err)
 	}
 	for _, tt := range []struct {

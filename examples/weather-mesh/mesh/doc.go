@@ -5,13 +5,14 @@
 //
 // # Hub
 //
-// [Hub] registers, for every slot n of its pool, the records
-// station.<n>.temperature and station.<n>.humidity (rings of 100, fed from
-// MQTT) and station.<n>.dew_point (a ring of 100, joined from the two).
-// The hub subscribes once per measurement, to station/+/temperature and
-// station/+/humidity at QoS 1, and routes each message to its slot's
-// record. Payloads that break the contract, and topics of slots outside
-// the pool, are logged, counted and dropped; the record keeps its previous
+// [Hub] registers three record families, station.{id}.temperature and
+// station.{id}.humidity (rings of 100, fed from MQTT) and
+// station.{id}.dew_point (a ring of 100, joined from the two); a
+// station's three records appear with its first valid reading, for any id
+// 0..65535, up to HubOptions.MaxStations stations. The hub subscribes once
+// per measurement, to station/+/temperature and station/+/humidity at QoS
+// 1. Payloads that break the contract, and topics that name no valid
+// station, are logged, counted and dropped; the record keeps its previous
 // values.
 //
 // # Station
@@ -27,6 +28,6 @@
 //
 //	d, err := mesh.HubDialer("mqtt://127.0.0.1:1883")
 //	db := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"mqtt": d}})
-//	err = mesh.Hub(db, mesh.DefaultSlots)
+//	_, err = mesh.Hub(db, nil)
 //	err = db.Run(ctx)
 package mesh

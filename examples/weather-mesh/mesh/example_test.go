@@ -9,31 +9,26 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 )
 
-// A hub of two slots: three records per slot, and one inbound link per
-// measurement on slot 0's records that feeds the whole pool.
+// A hub is three record families, one instance of each per station,
+// created on the station's first reading.
 func ExampleHub() {
 	d, err := mesh.HubDialer("mqtt://127.0.0.1:1883") // connects only when the DB runs
 	if err != nil {
 		panic(err)
 	}
 	db := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"mqtt": d}})
-	if err := mesh.Hub(db, 2); err != nil {
+	if _, err := mesh.Hub(db, nil); err != nil {
 		panic(err)
 	}
-	for _, md := range db.Records() {
-		fmt.Print(md.RecordKey)
-		for _, l := range md.Links {
-			fmt.Print(" ← ", l.Address)
-		}
-		fmt.Println()
+	for _, f := range db.Families() {
+		fmt.Println(f.Template, f.BufferType, f.MaxInstances)
 	}
+	fmt.Println(len(db.Records()), "records")
 	// Output:
-	// station.0.temperature ← mqtt://station/+/temperature
-	// station.0.humidity ← mqtt://station/+/humidity
-	// station.0.dew_point
-	// station.1.temperature
-	// station.1.humidity
-	// station.1.dew_point
+	// station.{id}.temperature spmc_ring 20000
+	// station.{id}.humidity spmc_ring 20000
+	// station.{id}.dew_point spmc_ring 20000
+	// 0 records
 }
 
 // A seeded simulator gives the same readings for the same times, so a

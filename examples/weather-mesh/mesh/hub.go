@@ -1,7 +1,10 @@
 package mesh
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/codec"
@@ -9,98 +12,125 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 )
 
-// DefaultSlots is the size of the hub's slot pool when none is given.
-const DefaultSlots = 64
+// DefaultMaxStations is the number of stations a hub holds when
+// HubOptions.MaxStations is 0.
+const DefaultMaxStations = 20_000
 
-// HubClientID is the MQTT client id of the hub.
-const HubClientID = "weather-hub"
+// HubClientIDPrefix begins the MQTT client id of every hub; HubDialer
+// adds a random suffix, so that two hubs on one broker do not take each
+// other's session.
+const HubClientIDPrefix = "weather-hub-"
 
-// ringSize is the capacity of every hub record.
-const ringSize = 100
+// RingSize is the capacity of every hub record: the last RingSize
+// readings of each station and measurement.
+const RingSize = 100
 
 // HubDialer returns the MQTT dialer of a hub for the broker URL
-// mqtt://[user[:password]@]host[:port] (or mqtts:// for TLS), with client
-// id weather-hub. Give it to aimdb.New under the "mqtt" scheme.
+// mqtt://[user[:password]@]host[:port] (or mqtts:// for TLS), with the
+// client id weather-hub-<8 random hex digits>. Give it to aimdb.New under
+// the "mqtt" scheme.
 func HubDialer(broker string) (*mqtt.Dialer, error) {
-	return mqtt.NewDialer(broker, mqtt.Options{ClientID: HubClientID})
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // never fails
+	return mqtt.NewDialer(broker, mqtt.Options{ClientID: HubClientIDPrefix + hex.EncodeToString(b[:])})
 }
 
-// Hub registers the hub's records in db for every slot n in [0, slots):
+// HubOptions configures a hub. The zero value (or nil) gives the
+// defaults.
+type HubOptions struct {
+	// MaxStations bounds the stations the hub holds: each of the three
+	// families holds at most this many instances. Readings of a station
+	// beyond it are dropped and counted in the family's metadata
+	// (Refused). Default DefaultMaxStations.
+	MaxStations int
+	// IdleEviction, when positive, forgets a station whose readings
+	// stopped for this long: its records leave the DB, and its next
+	// reading creates them again. Default 0: stations are kept until
+	// the DB stops.
+	IdleEviction time.Duration
+}
+
+// HubFamilies are the record families of a hub.
+type HubFamilies struct {
+	Temperature *aimdb.Family[contracts.Temperature]
+	Humidity    *aimdb.Family[contracts.Humidity]
+	DewPoint    *aimdb.Family[contracts.DewPoint]
+}
+
+// Hub registers the hub's three record families in db, whose instances
+// are created for a station on its first valid reading:
 //
-//	station.<n>.temperature  Ring(100), from MQTT station/<n>/temperature
-//	station.<n>.humidity     Ring(100), from MQTT station/<n>/humidity
-//	station.<n>.dew_point    Ring(100), Join2 of the two (contracts.DewPointOf)
+//	station.{id}.temperature  Ring(100), from MQTT station/{id}/temperature
+//	station.{id}.humidity     Ring(100), from MQTT station/{id}/humidity
+//	station.{id}.dew_point    Ring(100), JoinFamily2 of the two (contracts.DewPointOf)
 //
-// slots 0 means DefaultSlots; more than contracts.MaxSlot+1 is an error.
-// db must have an MQTT connector under the "mqtt" scheme (see HubDialer);
-// Run reports it otherwise. Every record is opened for remote access.
+// A station id is a slot of the contract: a canonical decimal number from
+// 0 to contracts.MaxSlot (see contracts.ParseTopic). db must have an MQTT
+// connector under the "mqtt" scheme (see HubDialer); Run reports it
+// otherwise. Every instance is opened for remote access; the readings
+// have an inbound link as their writer and the dew points a join, so no
+// remote client can write them, whatever the server's policy.
 //
 // The hub subscribes to station/+/temperature and station/+/humidity at
-// QoS 1: one subscription per measurement, whatever the pool size. Both
-// inbound links belong to slot 0's records, so the links' metadata there
-// (received, decode_errors) counts the messages of every slot. A message
-// is dropped, logged and counted as a decode error when its topic names
-// no slot of the pool or its payload breaks the contract (see
-// contracts.TemperatureCodec and contracts.HumidityCodec); the error
-// names the slot's record.
+// QoS 1: one subscription per measurement, whatever the number of
+// stations. Each instance's link metadata counts its own messages
+// (received, decode_errors). A message whose topic names no valid station
+// id, or whose payload breaks the contract (see contracts.TemperatureCodec
+// and contracts.HumidityCodec) before its station has a record, is
+// dropped, logged and counted in the family's metadata (Rejected).
 //
-// Hub must be called before db runs, once per DB.
-func Hub(db *aimdb.DB, slots int) error {
-	if slots == 0 {
-		slots = DefaultSlots
+// Hub must be called before db runs, once per DB. A nil opts gives the
+// defaults.
+func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
+	var o HubOptions
+	if opts != nil {
+		o = *opts
 	}
-	if slots < 1 || slots > contracts.MaxSlot+1 {
-		return fmt.Errorf("mesh: hub slots %d: want 1 to %d", slots, contracts.MaxSlot+1)
+	if o.MaxStations == 0 {
+		o.MaxStations = DefaultMaxStations
 	}
-	for n := range slots {
-		temp, err := aimdb.Register(db, contracts.TemperatureKey(n), aimdb.Ring(ringSize))
-		if err != nil {
-			return err
-		}
-		temp.RemoteAccess(contracts.TemperatureCodec{})
-		hum, err := aimdb.Register(db, contracts.HumidityKey(n), aimdb.Ring(ringSize))
-		if err != nil {
-			return err
-		}
-		hum.RemoteAccess(contracts.HumidityCodec{})
-		dew, err := aimdb.Register(db, contracts.DewPointKey(n), aimdb.Ring(ringSize))
-		if err != nil {
-			return err
-		}
-		dew.RemoteAccess(codec.JSON[contracts.DewPoint]{})
-		aimdb.Join2(dew, contracts.TemperatureKey(n), contracts.HumidityKey(n),
-			func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
-				return contracts.DewPointOf(t, h), true
-			}, aimdb.Named("dew_point"))
-		if n == 0 {
-			temp.LinkFrom("mqtt://"+contracts.TemperatureFilter,
-				inbound[contracts.Temperature]{contracts.TemperatureCodec{}, contracts.KindTemperature, slots},
-				mqtt.QoS(1), aimdb.RouteTopic(route))
-			hum.LinkFrom("mqtt://"+contracts.HumidityFilter,
-				inbound[contracts.Humidity]{contracts.HumidityCodec{}, contracts.KindHumidity, slots},
-				mqtt.QoS(1), aimdb.RouteTopic(route))
-		}
+	if o.MaxStations < 1 {
+		return nil, fmt.Errorf("mesh: hub MaxStations %d: want at least 1", o.MaxStations)
 	}
-	return nil
-}
-
-// route returns the key of the record a topic's messages go to. Only
-// topics that inbound.DecodeTopic accepted reach it.
-func route(topic string) string {
-	slot, kind, err := contracts.ParseTopic(topic)
+	if o.IdleEviction < 0 {
+		return nil, fmt.Errorf("mesh: hub IdleEviction %v: want a positive duration or 0", o.IdleEviction)
+	}
+	fopts := []aimdb.FamilyOption{aimdb.MaxInstances(o.MaxStations)}
+	if o.IdleEviction > 0 {
+		fopts = append(fopts, aimdb.IdleEviction(o.IdleEviction))
+	}
+	temp, err := aimdb.RegisterFamily(db, contracts.TemperatureFamily, aimdb.Ring(RingSize), fopts...)
 	if err != nil {
-		return "" // not reached: DecodeTopic rejected the message
+		return nil, err
 	}
-	return contracts.KeyName(slot, kind)
+	hum, err := aimdb.RegisterFamily(db, contracts.HumidityFamily, aimdb.Ring(RingSize), fopts...)
+	if err != nil {
+		return nil, err
+	}
+	dew, err := aimdb.RegisterFamily(db, contracts.DewPointFamily, aimdb.Ring(RingSize), fopts...)
+	if err != nil {
+		return nil, err
+	}
+	temp.RemoteAccess(contracts.TemperatureCodec{})
+	hum.RemoteAccess(contracts.HumidityCodec{})
+	dew.RemoteAccess(codec.JSON[contracts.DewPoint]{})
+	temp.LinkFrom("mqtt://"+contracts.TemperatureTopicTemplate,
+		inbound[contracts.Temperature]{contracts.TemperatureCodec{}, contracts.KindTemperature}, mqtt.QoS(1))
+	hum.LinkFrom("mqtt://"+contracts.HumidityTopicTemplate,
+		inbound[contracts.Humidity]{contracts.HumidityCodec{}, contracts.KindHumidity}, mqtt.QoS(1))
+	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
+		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
+			return contracts.DewPointOf(t, h), true
+		}, aimdb.Named("dew_point"))
+	return &HubFamilies{Temperature: temp, Humidity: hum, DewPoint: dew}, nil
 }
 
-// inbound is the codec of the hub's wildcard links: it checks the
-// message's topic against the slot pool before decoding the payload, and
-// names the slot's record in its errors.
+// inbound is the codec of the hub's family links: it checks that the
+// message's topic names a valid station id before decoding the payload,
+// and names the station's record in its errors.
 type inbound[T any] struct {
-	c     aimdb.Codec[T]
-	kind  contracts.Kind
-	slots int
+	c    aimdb.Codec[T]
+	kind contracts.Kind
 }
 
 var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]{}
@@ -117,9 +147,6 @@ func (c inbound[T]) DecodeTopic(topic string, payload []byte) (T, error) {
 	}
 	if kind != c.kind {
 		return zero, fmt.Errorf("mesh: message dropped: topic %q is not a %s topic", topic, c.kind)
-	}
-	if slot >= c.slots {
-		return zero, fmt.Errorf("mesh: message dropped: topic %q: slot %d outside the hub's pool 0..%d", topic, slot, c.slots-1)
 	}
 	v, err := c.c.Decode(payload)
 	if err != nil {
