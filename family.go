@@ -233,6 +233,7 @@ type remoteFamily struct{}
 
 func (remoteFamily) latestJSON() ([]byte, error)              { return nil, ErrNoRemoteAccess }
 func (remoteFamily) subscribeJSON(bool) (remoteReader, error) { return nil, ErrNoRemoteAccess }
+func (remoteFamily) takeJSON() (remoteReader, error)          { return nil, ErrNoRemoteAccess }
 func (remoteFamily) setJSON([]byte) error                     { return ErrNoRemoteAccess }
 
 // Instance returns the instance whose captures are values (in the
@@ -693,6 +694,11 @@ func (f *Family[T]) familyMetadata() FamilyMetadata {
 	}
 	if f.fs.idle > 0 {
 		md.IdleEvictionMs = f.fs.idle.Milliseconds()
+	}
+	for _, links := range [][]*link{f.linksIn, f.linksOut} {
+		for _, l := range links {
+			md.Links = append(md.Links, l.metadata())
+		}
 	}
 	return md
 }

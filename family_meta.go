@@ -17,6 +17,10 @@ type FamilyMetadata struct {
 	// instance that does not exist yet.
 	Rejected       uint64 `json:"rejected"`
 	IdleEvictionMs int64  `json:"idle_eviction_ms,omitempty"`
+	// The family's links, with their connection state; Received counts
+	// every message of an inbound link, whichever instance it reached.
+	// Each instance's metadata has its own counters.
+	Links []LinkMetadata `json:"links,omitempty"`
 }
 
 // Families returns the metadata of every record family, in registration

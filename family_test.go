@@ -274,7 +274,7 @@ func TestFamilyLinks(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitConnected(t, db)
+	aimdbtest.WaitLinksConnected(t, db)
 	pub := func(topic, payload string) {
 		t.Helper()
 		if err := sess.Publish(t.Context(), &connector.Message{Topic: topic, Payload: []byte(payload)}); err != nil {
@@ -324,28 +324,6 @@ func TestFamilyLinks(t *testing.T) {
 	}
 }
 
-func waitConnected(t *testing.T, db *aimdb.DB) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if f := db.Graph(); len(f.Nodes) >= 0 {
-			done := true
-			for _, e := range db.Records() {
-				for _, l := range e.Links {
-					done = done && l.Connected
-				}
-			}
-			if done {
-				// Family links have no instance yet; give the manager a
-				// moment to subscribe.
-				time.Sleep(20 * time.Millisecond)
-				return
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("links did not connect")
-}
 
 // TestFamilyBounds checks that writes beyond MaxInstances are refused and
 // counted exactly, and that existing instances keep working.

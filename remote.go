@@ -45,11 +45,13 @@ func (r *Record[T]) RemoteAccess(c Codec[T]) {
 type remoteOps interface {
 	latestJSON() ([]byte, error)
 	subscribeJSON(fromLatest bool) (remoteReader, error)
+	takeJSON() (remoteReader, error)
 	setJSON(data []byte) error
 }
 
 type remoteReader interface {
 	recv(ctx context.Context, wait bool) ([]byte, uint64, error)
+	notify(f func())
 	close()
 }
 
@@ -127,10 +129,22 @@ func (r *RemoteRecord) Subscribe() (*RemoteSubscription, error) {
 	return &RemoteSubscription{r: rr}, nil
 }
 
+// SubscribeTaking is Subscribe for a reader that takes what it receives:
+// on a Mailbox it consumes the pending command, which the record's own
+// consumer then does not get (AimX record.drain). On a Ring or Latest
+// record it is Subscribe.
+func (r *RemoteRecord) SubscribeTaking() (*RemoteSubscription, error) {
+	rr, err := r.ops.takeJSON()
+	if err != nil {
+		return nil, err
+	}
+	return &RemoteSubscription{r: rr}, nil
+}
+
 // SubscribeLatest is Subscribe for a snapshot followed by live values:
 // the subscription's first value is the record's current one, when it
 // has one (a Latest record's value, as Subscribe; a Mailbox's pending
-// value, which it takes; a Ring's newest value), and then every later
+// value, observed; a Ring's newest value), and then every later
 // value. Nothing is seen twice and nothing produced in between is missed.
 func (r *RemoteRecord) SubscribeLatest() (*RemoteSubscription, error) {
 	rr, err := r.ops.subscribeJSON(true)
@@ -159,6 +173,14 @@ func (s *RemoteSubscription) Recv(ctx context.Context) (data []byte, missed uint
 func (s *RemoteSubscription) TryRecv() (data []byte, missed uint64, err error) {
 	return s.r.recv(context.Background(), false)
 }
+
+// Notify makes f the subscription's wake-up, for a server that serves many
+// subscriptions from one goroutine: once TryRecv has returned ErrEmpty,
+// the next value (or the record's close) calls f once, from the goroutine
+// that produced it. f must return quickly and must not call the
+// subscription. Call Notify once, before the first TryRecv; Recv must not
+// be used after it.
+func (s *RemoteSubscription) Notify(f func()) { s.r.notify(f) }
 
 // Close ends the subscription.
 func (s *RemoteSubscription) Close() { s.r.close() }
@@ -194,9 +216,27 @@ func (r *Record[T]) subscribeJSON(fromLatest bool) (remoteReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ring, ok := r.buf.(interface{ SubscribeNewest() buffer.Reader[T] }); ok && fromLatest {
+	switch b := r.buf.(type) {
+	case interface{ SubscribeNewest() buffer.Reader[T] }:
+		if fromLatest {
+			sub.r.Close()
+			sub.r = b.SubscribeNewest()
+		}
+	case interface{ Observe(bool) buffer.Reader[T] }:
+		// A remote reader of a Mailbox observes: the command stays for
+		// the record's own consumer (taking is record.drain's business).
 		sub.r.Close()
-		sub.r = ring.SubscribeNewest()
+		sub.r = b.Observe(fromLatest)
+	}
+	return &jsonReader[T]{sub: sub, codec: r.codec}, nil
+}
+
+// takeJSON returns a subscription that takes values: for a Mailbox, the
+// pending command, which its consumer then does not get.
+func (r *Record[T]) takeJSON() (remoteReader, error) {
+	sub, err := r.Subscribe()
+	if err != nil {
+		return nil, err
 	}
 	return &jsonReader[T]{sub: sub, codec: r.codec}, nil
 }
@@ -205,15 +245,24 @@ type jsonReader[T any] struct {
 	sub    *Subscription[T]
 	codec  Codec[T]
 	missed uint64 // lag and unencodable values not reported yet
+	armed  bool   // Notify was called: TryRecv arms the notification
+}
+
+func (j *jsonReader[T]) notify(f func()) {
+	j.sub.r.SetNotify(f)
+	j.armed = true
 }
 
 func (j *jsonReader[T]) recv(ctx context.Context, wait bool) ([]byte, uint64, error) {
 	for {
 		var v T
 		var err error
-		if wait {
+		switch {
+		case wait:
 			v, err = j.sub.Recv(ctx)
-		} else {
+		case j.armed:
+			v, err = j.sub.tryRecvArm()
+		default:
 			v, err = j.sub.TryRecv()
 		}
 		var lag *LagError

@@ -127,3 +127,83 @@ func TestRemoteAccessNilCodec(t *testing.T) {
 		t.Fatalf("Validate = %v; want one mistake naming x", err)
 	}
 }
+
+// TestRemoteMailboxObserves checks that remote readers of a Mailbox watch
+// commands without taking them: the record's own tap still receives each
+// one. SubscribeTaking is the explicit way to take.
+func TestRemoteMailboxObserves(t *testing.T) {
+	db := aimdb.New(nil)
+	cmd, _ := aimdb.Register(db, aimdb.NewKey[int]("cmd"), aimdb.Mailbox())
+	cmd.RemoteAccess(intJSON{})
+	local, err := cmd.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	rr, err := db.Remote("cmd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, _ := rr.Subscribe()
+	defer watch.Close()
+	snap, _ := rr.SubscribeLatest()
+	defer snap.Close()
+
+	_ = cmd.Produce(7)
+	late, _ := rr.SubscribeLatest() // after the push: its snapshot is the pending 7
+	defer late.Close()
+	for name, s := range map[string]*aimdb.RemoteSubscription{"Subscribe": watch, "SubscribeLatest": snap, "late SubscribeLatest": late} {
+		if b, _, err := s.TryRecv(); err != nil || string(b) != "7" {
+			t.Errorf("%s: TryRecv() = %s, %v; want 7", name, b, err)
+		}
+		if b, _, err := s.TryRecv(); !errors.Is(err, aimdb.ErrEmpty) {
+			t.Errorf("%s: second TryRecv() = %s, %v; want ErrEmpty", name, b, err)
+		}
+	}
+	if v, err := local.TryRecv(); err != nil || v != 7 {
+		t.Fatalf("the record's own reader got %v, %v after remote reads; want 7", v, err)
+	}
+	if b, _, err := watch.TryRecv(); !errors.Is(err, aimdb.ErrEmpty) {
+		t.Errorf("observer after the command was taken: %s, %v; want ErrEmpty", b, err)
+	}
+
+	take, _ := rr.SubscribeTaking()
+	defer take.Close()
+	_ = cmd.Produce(8)
+	if b, _, err := take.TryRecv(); err != nil || string(b) != "8" {
+		t.Fatalf("SubscribeTaking: %s, %v; want 8", b, err)
+	}
+	if v, err := local.TryRecv(); !errors.Is(err, aimdb.ErrEmpty) {
+		t.Errorf("the record's reader after a remote take: %v, %v; want ErrEmpty", v, err)
+	}
+}
+
+// TestRemoteNotify serves a subscription from notifications, as a server
+// multiplexing many records does.
+func TestRemoteNotify(t *testing.T) {
+	db := aimdb.New(nil)
+	ring, _ := aimdb.Register(db, aimdb.NewKey[int]("ring"), aimdb.Ring(8))
+	ring.RemoteAccess(intJSON{})
+	rr, _ := db.Remote("ring")
+	s, _ := rr.Subscribe()
+	defer s.Close()
+	bell := make(chan struct{}, 1)
+	s.Notify(func() {
+		select {
+		case bell <- struct{}{}:
+		default:
+		}
+	})
+	if _, _, err := s.TryRecv(); !errors.Is(err, aimdb.ErrEmpty) {
+		t.Fatalf("TryRecv() on empty = %v", err)
+	}
+	_ = ring.Produce(1)
+	select {
+	case <-bell:
+	default:
+		t.Fatal("no notification after a value")
+	}
+	if b, _, err := s.TryRecv(); err != nil || string(b) != "1" {
+		t.Fatalf("TryRecv() = %s, %v", b, err)
+	}
+}

@@ -66,6 +66,16 @@ func (s *Subscription[T]) TryRecv() (T, error) {
 	return s.result(v, missed, err)
 }
 
+// tryRecvArm is TryRecv that arms the reader's notify function when it
+// finds nothing (see RemoteSubscription.Notify).
+func (s *Subscription[T]) tryRecvArm() (T, error) {
+	v, missed, err := s.r.TryRecvArm()
+	if err == nil {
+		return v, nil
+	}
+	return s.result(v, missed, err)
+}
+
 // All returns an iterator over received values. It yields each value with
 // a nil error, and a *LagError (after which it continues) when a ring
 // subscriber fell behind. It stops without yielding when the subscription

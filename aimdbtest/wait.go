@@ -56,7 +56,7 @@ func waitContext(t testing.TB) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(t.Context(), deadline)
 }
 
-// WaitLinksConnected returns once every link of every record of db is
+// WaitLinksConnected returns once every link of every record and family of db is
 // in state connected (aimdb.LinkConnected). It fails the test, naming
 // each link still down with its state and last error, if that takes
 // longer than the test's deadline or DefaultTimeout. A DB without links
@@ -81,20 +81,28 @@ func WaitLinksConnected(t testing.TB, db *aimdb.DB) {
 	}
 }
 
-// linksDown describes every link of db that is not connected.
+// linksDown describes every link of db that is not connected: the links
+// of records and of families (whose inbound links are subscribed once
+// connected, before any instance exists).
 func linksDown(db *aimdb.DB) []string {
 	var down []string
-	for _, r := range db.Records() {
-		for _, l := range r.Links {
+	add := func(key string, links []aimdb.LinkMetadata) {
+		for _, l := range links {
 			if l.State == aimdb.LinkConnected {
 				continue
 			}
-			d := fmt.Sprintf("%s %s %s (%s", r.RecordKey, l.Direction, l.Address, l.State)
+			d := fmt.Sprintf("%s %s %s (%s", key, l.Direction, l.Address, l.State)
 			if l.LastError != "" {
 				d += ": " + l.LastError
 			}
 			down = append(down, d+")")
 		}
+	}
+	for _, r := range db.Records() {
+		add(r.RecordKey, r.Links)
+	}
+	for _, f := range db.Families() {
+		add(f.Template, f.Links)
 	}
 	return down
 }

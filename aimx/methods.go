@@ -292,7 +292,7 @@ func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint
 		if err != nil {
 			return ss.replyErr(ctx, id, errCode(err))
 		}
-		if cur, err = r.Subscribe(); err != nil {
+		if cur, err = r.SubscribeTaking(); err != nil {
 			return ss.replyErr(ctx, id, CodeInternal)
 		}
 		ss.cursors[key] = cur

@@ -17,6 +17,8 @@ type Mailbox[T any] struct {
 	waiting  waiters
 	produced uint64
 	consumed uint64
+	version  uint64 // pushes ever; observers compare it
+	last     T      // the value of the last push, taken or not, for observers
 }
 
 // NewMailbox returns an empty mailbox.
@@ -32,6 +34,8 @@ func (b *Mailbox[T]) Push(v T) bool {
 	b.slot = v
 	b.full = true
 	b.produced++
+	b.version++
+	b.last = v
 	b.waiting.wakeAll()
 	b.mu.Unlock()
 	return true
@@ -40,6 +44,22 @@ func (b *Mailbox[T]) Push(v T) bool {
 // Subscribe implements Buffer.
 func (b *Mailbox[T]) Subscribe() Reader[T] {
 	return &mailboxReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting)}
+}
+
+// Observe returns a reader that sees every push without taking it: the
+// value stays in the slot for the readers that take. Like a Latest
+// reader, an observer sees the newest value at read time (pushes in
+// between collapse) and never lags. With fromPending, its first value is
+// the pending value, if any; otherwise it starts with the next push. It
+// counts in no counter.
+func (b *Mailbox[T]) Observe(fromPending bool) Reader[T] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := &mailboxObserver[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting), seen: b.version}
+	if fromPending && b.full {
+		r.seen--
+	}
+	return r
 }
 
 // Peek implements Buffer. It does not take the value.
@@ -126,4 +146,39 @@ func (r *mailboxReader[T]) Pending() bool {
 	r.b.mu.Lock()
 	defer r.b.mu.Unlock()
 	return !r.w.closed && r.b.full
+}
+
+type mailboxObserver[T any] struct {
+	readerCore
+	b    *Mailbox[T]
+	seen uint64 // version last delivered
+}
+
+func (r *mailboxObserver[T]) tryLocked() (T, uint64, error) {
+	var zero T
+	b := r.b
+	switch {
+	case r.w.closed:
+		return zero, 0, ErrClosed
+	case b.version != r.seen:
+		r.seen = b.version
+		return b.last, 0, nil
+	case b.closed:
+		return zero, 0, ErrClosed
+	}
+	return zero, 0, ErrEmpty
+}
+
+func (r *mailboxObserver[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
+
+func (r *mailboxObserver[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
+
+func (r *mailboxObserver[T]) Recv(ctx context.Context) (T, uint64, error) {
+	return recvLoop[T](ctx, r)
+}
+
+func (r *mailboxObserver[T]) Pending() bool {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return !r.w.closed && r.b.version != r.seen
 }
