@@ -324,7 +324,6 @@ func TestFamilyLinks(t *testing.T) {
 	}
 }
 
-
 // TestFamilyBounds checks that writes beyond MaxInstances are refused and
 // counted exactly, and that existing instances keep working.
 func TestFamilyBounds(t *testing.T) {
