@@ -27,7 +27,8 @@ func (k Key[T]) String() string { return k.name }
 
 // ValidateKey reports whether name is a usable record key: not empty, no
 // whitespace or control characters, no empty segment (leading, trailing or
-// doubled dots), and no wildcard characters '*' or '#'.
+// doubled dots), no wildcard characters '*' or '#', and no '/' (segments
+// are separated by dots; '/' separates the levels of link topics).
 func ValidateKey(name string) error {
 	switch {
 	case name == "":
@@ -43,6 +44,8 @@ func ValidateKey(name string) error {
 			return fmt.Errorf("invalid key %q: control or invalid character at byte %d", name, i)
 		case r == '*' || r == '#':
 			return fmt.Errorf("invalid key %q: wildcard %q is reserved for patterns", name, r)
+		case r == '/':
+			return fmt.Errorf("invalid key %q: '/' at byte %d: key segments are separated by dots (topics use '/')", name, i)
 		}
 	}
 	for seg := range strings.SplitSeq(name, ".") {

@@ -16,7 +16,8 @@ func TestValidateKey(t *testing.T) {
 	}{
 		{"sensor.temp.indoor", ""},
 		{"temp", ""},
-		{"weather/station-1.temp", ""},
+		{"weather.station-1.temp", ""},
+		{"weather/station-1.temp", "key segments are separated by dots"},
 		{"", "empty"},
 		{"   ", "only whitespace"},
 		{"sensor temp", "whitespace"},
