@@ -126,6 +126,7 @@ func gather(in input, perInstance bool, c *carry) []sample {
 		add(sample{d: familyCreated, labels: l, v: float64(f.Created)}, false)
 		add(sample{d: familyRefused, labels: l, v: float64(f.Refused)}, false)
 		add(sample{d: familyEvicted, labels: l, v: float64(f.Evicted)}, false)
+		add(sample{d: familyRejected, labels: l, v: float64(f.Rejected)}, false)
 	}
 
 	if s := in.server; s != nil {

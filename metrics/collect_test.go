@@ -27,7 +27,7 @@ func fixedCollector(in *input, perInstance bool) *Collector {
 	return &Collector{read: func() input { return *in }, perInstance: perInstance}
 }
 
-var family = aimdb.FamilyMetadata{Template: tmpl, Instances: 2, MaxInstances: 100, Created: 3, Refused: 1, Evicted: 1}
+var family = aimdb.FamilyMetadata{Template: tmpl, Instances: 2, MaxInstances: 100, Created: 3, Refused: 1, Evicted: 1, Rejected: 4}
 
 // TestFamilyAggregated checks that the instances of a family are summed
 // into one set of series labelled with the template, that gauges
@@ -79,10 +79,13 @@ aimdb_family_instances{family="station.{id}.temperature"} 2
 # HELP aimdb_family_refused_total Writes refused because the family was full.
 # TYPE aimdb_family_refused_total counter
 aimdb_family_refused_total{family="station.{id}.temperature"} 1
+# HELP aimdb_family_rejected_total Inbound messages that reached no instance: a topic that does not fill the template, or a payload that failed to decode before its instance existed.
+# TYPE aimdb_family_rejected_total counter
+aimdb_family_rejected_total{family="station.{id}.temperature"} 4
 `
 	names := []string{"aimdb_record_produced_total", "aimdb_record_buffer_items", "aimdb_stage_calls_total", "aimdb_stage_max_seconds",
 		"aimdb_stage_running", "aimdb_signal_mean", "aimdb_signal_min", "aimdb_signal_last", "aimdb_link_received_total",
-		"aimdb_link_reconnects_total", "aimdb_family_instances", "aimdb_family_refused_total"}
+		"aimdb_link_reconnects_total", "aimdb_family_instances", "aimdb_family_refused_total", "aimdb_family_rejected_total"}
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}

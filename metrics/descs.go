@@ -77,6 +77,7 @@ var (
 	familyCreated      = newDesc("aimdb_family_created_total", "Instances created since Run.", counter, aggSum, familyLabels...)
 	familyRefused      = newDesc("aimdb_family_refused_total", "Writes refused because the family was full.", counter, aggSum, familyLabels...)
 	familyEvicted      = newDesc("aimdb_family_evicted_total", "Instances removed after being idle.", counter, aggSum, familyLabels...)
+	familyRejected     = newDesc("aimdb_family_rejected_total", "Inbound messages that reached no instance: a topic that does not fill the template, or a payload that failed to decode before its instance existed.", counter, aggSum, familyLabels...)
 
 	aimxAccepted      = newDesc("aimdb_aimx_connections_accepted_total", "AimX connections served.", counter, aggSum)
 	aimxRefused       = newDesc("aimdb_aimx_connections_refused_total", "AimX connections closed at once: the cap was reached.", counter, aggSum)
@@ -98,7 +99,7 @@ var descs = []*desc{
 	signalSamples, signalLast, signalMin, signalMax, signalMean,
 	linkConnected, linkState, linkReconnects, linkReceived, linkDecodeErrors,
 	linkPublished, linkDropped, linkEncodeErrors, linkPublishErrors, linkQueued,
-	familyInstances, familyMaxInstances, familyCreated, familyRefused, familyEvicted,
+	familyInstances, familyMaxInstances, familyCreated, familyRefused, familyEvicted, familyRejected,
 	aimxAccepted, aimxRefused, aimxOpen, aimxRequests, aimxErrorReplies, aimxSubscriptions,
 	aimxEvents, aimxEventsDropped, aimxMalformed, aimxOversize, aimxAuthFailures,
 }

@@ -55,6 +55,7 @@
 //	aimdb_family_created_total             counter  family
 //	aimdb_family_refused_total             counter  family
 //	aimdb_family_evicted_total             counter  family
+//	aimdb_family_rejected_total            counter  family
 //	aimdb_aimx_connections_accepted_total  counter  (Options.Server)
 //	aimdb_aimx_connections_refused_total   counter
 //	aimdb_aimx_connections_open            gauge
