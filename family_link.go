@@ -11,12 +11,22 @@ import (
 	"github.com/aimdb-go/aimdb/connector"
 )
 
+// grammar returns the level separator and one-level wildcard of the
+// connector a link URL names (see connector.TopicGrammar).
+func (db *DB) grammar(raw string) (byte, string) {
+	scheme, _, _ := strings.Cut(raw, "://")
+	if g, ok := db.opts.Connectors[strings.ToLower(scheme)].(connector.TopicGrammar); ok {
+		return g.TopicGrammar()
+	}
+	return '/', "+"
+}
+
 // familyURL parses a family link URL such as
 // "mqtt://station/{id}/temperature?qos=1": the topic's captures are whole
-// levels separated by '/'. It returns the topic template and the URL with
-// every capture replaced by w (the connector's one-level wildcard, "+",
-// for an inbound link).
-func familyURL(raw, w string) (*keyTemplate, string, error) {
+// levels separated by sep. It returns the topic template and the URL with
+// every capture replaced by w (the connector's one-level wildcard, for an
+// inbound link).
+func familyURL(raw string, sep byte, w string) (*keyTemplate, string, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return nil, raw, nil // ParseLink reports it
@@ -29,7 +39,7 @@ func familyURL(raw, w string) (*keyTemplate, string, error) {
 	if topic == "" {
 		return nil, raw, nil
 	}
-	t, err := parseTemplate(topic, '/', false)
+	t, err := parseTemplate(topic, sep, false)
 	if err != nil {
 		return nil, raw, fmt.Errorf("link topic: %v", err)
 	}
@@ -97,13 +107,15 @@ func (rl *rateLimit) allow() (bool, uint64) {
 // subscribes once to "station/+/temperature", and a message on
 // "station/17/temperature" lands in "station.17.temperature", created on
 // its first valid message. The URL must capture every name of the
-// family's template, as whole topic levels. A topic whose values cannot
+// family's template, as whole topic levels (split as the connector's
+// connector.TopicGrammar says; '/' by default). A topic whose values cannot
 // fill a key segment, or a payload that fails to decode before its
 // instance exists, is counted in FamilyMetadata.Rejected; a payload that
 // fails to decode for an existing instance is counted in that instance's
 // link metadata, as for a record.
 func (f *Family[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
-	tmpl, filter, terr := familyURL(url, "+")
+	sep, one := f.db.grammar(url)
+	tmpl, filter, terr := familyURL(url, sep, one)
 	l := f.addLink(filter, true, isNilCodec(c), opts)
 	l.display = connector.Redact(url)
 	l.tmpl = tmpl
@@ -208,7 +220,8 @@ func (f *Family[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 // may capture any of the family's names (or none: every instance
 // publishes to one topic). Otherwise it behaves as Record.LinkTo.
 func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
-	tmpl, _, terr := familyURL(url, "x")
+	sep, _ := f.db.grammar(url)
+	tmpl, _, terr := familyURL(url, sep, "x")
 	l := f.addLink(url, false, isNilCodec(c), opts)
 	l.tmpl = tmpl
 	switch {

@@ -43,6 +43,16 @@ type LinkValidator interface {
 	ValidateLink(l *Link) error
 }
 
+// A TopicGrammar is a Dialer whose topic filters do not follow MQTT's
+// grammar ('/' between levels, '+' for one level): it names its level
+// separator and its one-level wildcard. Family links (the URL templates of
+// aimdb.Family.LinkFrom and LinkTo, as in "ws://station.{id}.temperature")
+// split topics and build filters with them. It is optional; without it a
+// family link assumes '/' and '+'.
+type TopicGrammar interface {
+	TopicGrammar() (sep byte, oneLevel string)
+}
+
 // A Session is one live connection. Its methods are safe for concurrent
 // use.
 type Session interface {

@@ -59,6 +59,10 @@ var (
 	_ connector.Session       = (*busSession)(nil)
 )
 
+// TopicGrammar implements connector.TopicGrammar: bus topics are AimX
+// patterns, levels separated by '.', '*' matching one level.
+func (b *Bus) TopicGrammar() (byte, string) { return '.', "*" }
+
 // ValidateLink implements connector.LinkValidator: an outbound topic
 // holds no wildcard, and "ws://" links take no parameters.
 func (b *Bus) ValidateLink(l *connector.Link) error {

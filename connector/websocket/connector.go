@@ -92,6 +92,10 @@ func NewDialer(endpoint string, opts *DialerOptions) (*Dialer, error) {
 // String returns the endpoint, without the token.
 func (d *Dialer) String() string { return "ws-client " + d.u.Redacted() }
 
+// TopicGrammar implements connector.TopicGrammar: topics are AimX
+// patterns, levels separated by '.', '*' matching one level.
+func (d *Dialer) TopicGrammar() (byte, string) { return '.', "*" }
+
 // ValidateLink implements connector.LinkValidator: an outbound topic is
 // one record key (no '*' or '#'), and ws-client links take no
 // parameters.
