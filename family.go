@@ -390,9 +390,10 @@ func (f *Family[T]) subscribeInto(fi *fanIn, each func(fr *famReader[T], v T), o
 type famSub[T any] struct {
 	fam   *Family[T]
 	fi    *fanIn
-	each  func(fr *famReader[T], v T)
-	onLag func(fr *famReader[T], missed uint64) // default: log
-	owned bool
+	each   func(fr *famReader[T], v T)
+	onLag  func(fr *famReader[T], missed uint64) // default: log
+	onDrop func(fr *famReader[T])                // called when an instance's reader ends
+	owned  bool
 
 	mu      sync.Mutex
 	readers map[*famReader[T]]struct{}
@@ -428,6 +429,9 @@ func (s *famSub[T]) add(r *Record[T]) {
 func (s *famSub[T]) drop(fr *famReader[T]) {
 	s.fi.remove(fr.m)
 	fr.r.Close()
+	if s.onDrop != nil {
+		s.onDrop(fr)
+	}
 	s.mu.Lock()
 	delete(s.readers, fr)
 	s.mu.Unlock()

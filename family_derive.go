@@ -70,6 +70,8 @@ func produceDerived[Out any](out *Family[Out], tgt *Record[Out], names, vals []s
 type joinState[Out any] struct {
 	seen uint32
 	out  *Record[Out]
+	key  string // the output instance's key
+	refs int    // input readers bound to the state; at 0 it is forgotten
 }
 
 // joinFamilyInput subscribes input bit of a family join: each value is
@@ -77,15 +79,17 @@ type joinState[Out any] struct {
 // once every input has delivered a value.
 func joinFamilyInput[X, S, Out any](fi *fanIn, fam *Family[X], out *Family[Out], bit int, all uint32,
 	states map[string]*S, base func(*S) *joinState[Out], set func(*S, X), fire func(*S) (Out, bool), st *stage, rl *rateLimit) {
-	fam.subscribeInto(fi, func(fr *famReader[X], v X) {
+	sub := fam.subscribeInto(fi, func(fr *famReader[X], v X) {
 		s, _ := fr.target.(*S)
 		if s == nil {
 			ov := reorder(fam.fs.tmpl.names, fr.rec.inst.values, out.fs.tmpl.names)
 			key := out.fs.tmpl.fill(ov)
 			if s = states[key]; s == nil {
 				s = new(S)
+				base(s).key = key
 				states[key] = s
 			}
+			base(s).refs++
 			fr.target = s
 		}
 		set(s, v)
@@ -99,6 +103,17 @@ func joinFamilyInput[X, S, Out any](fi *fanIn, fam *Family[X], out *Family[Out],
 			js.out = produceDerived(out, js.out, fam.fs.tmpl.names, fr.rec.inst.values, o, rl)
 		}
 	}, true)
+	// An evicted input instance unbinds its reader; a state no input reader
+	// holds is forgotten, so that idle eviction bounds the join's memory.
+	// Both run in the join's goroutine, which alone uses states.
+	sub.onDrop = func(fr *famReader[X]) {
+		if s, ok := fr.target.(*S); ok {
+			js := base(s)
+			if js.refs--; js.refs == 0 {
+				delete(states, js.key)
+			}
+		}
+	}
 }
 
 // JoinFamily2 makes out a family derived from two families, matched on
