@@ -388,8 +388,8 @@ func (f *Family[T]) subscribeInto(fi *fanIn, each func(fr *famReader[T], v T), o
 // famSub is one subscription to a family: a reader per instance, all
 // feeding one fan-in.
 type famSub[T any] struct {
-	fam   *Family[T]
-	fi    *fanIn
+	fam    *Family[T]
+	fi     *fanIn
 	each   func(fr *famReader[T], v T)
 	onLag  func(fr *famReader[T], missed uint64) // default: log
 	onDrop func(fr *famReader[T])                // called when an instance's reader ends
