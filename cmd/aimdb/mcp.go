@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ An MCP client configuration:
 			if o.http != "" {
 				return b.serveHTTP(ctx, s, o.http)
 			}
-			err := s.Run(ctx, &mcp.StdioTransport{})
+			err := s.Run(ctx, stdioTransport(os.Stdin, os.Stdout))
 			if ctx.Err() != nil || errors.Is(err, mcp.ErrConnectionClosed) {
 				return nil
 			}
