@@ -243,3 +243,61 @@ func FuzzCheckLine(f *testing.F) {
 		}
 	})
 }
+
+// TestMCPStdioOversizeValue sets a value too big for one AimX frame
+// through the built binary: that call fails with a tool error naming the
+// limit, and the shared connection stays up under the other calls (a
+// drain cursor survives, a sample in flight completes).
+func TestMCPStdioOversizeValue(t *testing.T) {
+	bin := buildBinary(t)
+	f := startFixture(t, nil)
+	cmd := exec.Command(bin, "--connect", f.endpoint, "mcp", "--allow-write")
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "aimdb-test", Version: "v0"}, nil).Connect(t.Context(), &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+
+	var drain drainOut
+	call(t, cs, "drain_record", map[string]any{"record_name": "sensors.temp"}, &drain) // opens the cursor
+	var sample sampleOut
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		// Not call: t.Fatal must not run outside the test goroutine.
+		res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "sample_subscription", Arguments: map[string]any{"pattern": "cfg", "count": 2, "seconds": 10}})
+		if err != nil || res.IsError {
+			t.Errorf("sample_subscription: %v %v", err, res)
+			return
+		}
+		b, _ := json.Marshal(res.StructuredContent)
+		json.Unmarshal(b, &sample)
+	}()
+
+	huge := strings.Repeat("x", 70_000)
+	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "cmd.box", "value": huge}); !strings.Contains(e, "record.set: request of 700") || !strings.HasSuffix(e, " bytes exceeds the 64 KiB frame limit") {
+		t.Errorf("set_record of 70 000 bytes: %s", e)
+	}
+
+	// The sample reads cfg's value, then an update: write until it ends.
+	for level := 9; ; level++ {
+		var set setRecordOut
+		call(t, cs, "set_record", map[string]any{"record_name": "cfg", "value": map[string]any{"level": level}}, &set)
+		select {
+		case <-time.After(20 * time.Millisecond):
+			continue
+		case <-sampled:
+		}
+		break
+	}
+	if sample.Count != 2 || sample.TimedOut {
+		t.Errorf("sample in flight = %+v", sample)
+	}
+	if err := f.temp.Produce(Temp{Celsius: 30}); err != nil {
+		t.Fatal(err)
+	}
+	call(t, cs, "drain_record", map[string]any{"record_name": "sensors.temp"}, &drain)
+	if b, _ := json.Marshal(drain.Values); drain.Count != 1 || string(b) != `[{"celsius":30}]` {
+		t.Errorf("drain after the refused set: %+v (a new connection loses the cursor)", drain)
+	}
+}
