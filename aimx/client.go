@@ -85,6 +85,14 @@ type ClientOptions struct {
 	// Dialer opens the frame connection. Default: the transport of the
 	// endpoint (Unix socket, TCP or serial line).
 	Dialer func(ctx context.Context, endpoint string) (FrameConn, error)
+	// MaxFrame is the largest frame, in bytes, the client sends: a call
+	// whose request is bigger fails alone, with an error that is
+	// ErrFrameTooLarge and names the limit, and the connection stays up
+	// (a server closes the connection on a frame over its cap).
+	// Default DefaultMaxFrame, the server's default cap; for a serial
+	// endpoint the largest frame whose COBS encoding fits
+	// DefaultCOBSResync.
+	MaxFrame int
 }
 
 // A Client is a connection to an AimX server. Its methods are safe for
@@ -147,6 +155,12 @@ func Dial(ctx context.Context, endpoint string, opts *ClientOptions) (*Client, e
 			return nil, err
 		}
 		o.Dialer = dialStream
+	}
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = DefaultMaxFrame
+		if e, err := ParseEndpoint(endpoint); err == nil && e.Scheme == "serial" {
+			o.MaxFrame = maxCOBSFrame
+		}
 	}
 	conn, err := c.connect(ctx)
 	if err != nil {
@@ -495,7 +509,49 @@ func (c *Client) liveConn(ctx context.Context) (FrameConn, uint64, error) {
 	}
 }
 
+// maxCOBSFrame is the largest frame whose COBS encoding, one byte more
+// per 254 and one at the start, fits DefaultCOBSResync.
+const maxCOBSFrame = DefaultCOBSResync - DefaultCOBSResync/254 - 2
+
+// A frameLimitError is a request the client did not send because its
+// frame is over ClientOptions.MaxFrame. It is ErrFrameTooLarge.
+type frameLimitError struct {
+	what        string // the method, or "write" and the key
+	size, limit int
+}
+
+func (e *frameLimitError) Error() string {
+	return fmt.Sprintf("aimx: %s: request of %d bytes exceeds the %s frame limit", e.what, e.size, sizeText(e.limit))
+}
+
+func (e *frameLimitError) Is(target error) bool { return target == ErrFrameTooLarge }
+
+// sizeText writes n bytes in KiB or MiB when it is a whole number of
+// them.
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d-byte", n)
+}
+
+// checkSize refuses a frame over the limit before it is sent.
+func (c *Client) checkSize(what string, b []byte) error {
+	if len(b) > c.opts.MaxFrame {
+		return &frameLimitError{what: what, size: len(b), limit: c.opts.MaxFrame}
+	}
+	return nil
+}
+
+// write sends one frame. A frame over the limit is not sent: its error
+// leaves the connection up.
 func (c *Client) write(conn FrameConn, b []byte) error {
+	if err := c.checkSize("frame", b); err != nil {
+		return err
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	return conn.WriteFrame(b)
@@ -538,6 +594,9 @@ func (c *Client) call(ctx context.Context, method string, params any, target str
 	b, err := (&Frame{T: TagReq, ID: id, Method: method, Params: raw}).AppendJSON(nil)
 	if err != nil {
 		return nil, fmt.Errorf("aimx: %s: %w", method, err)
+	}
+	if err := c.checkSize(method, b); err != nil {
+		return nil, err
 	}
 	p := &call{ch: make(chan Frame, 1), gen: gen}
 	c.mu.Lock()
@@ -730,6 +789,9 @@ func (c *Client) Write(ctx context.Context, key string, value json.RawMessage) e
 	b, err := (&Frame{T: TagWrite, Topic: key, Payload: payload}).AppendJSON(nil)
 	if err != nil {
 		return fmt.Errorf("aimx: write %q: %w", key, err)
+	}
+	if err := c.checkSize(fmt.Sprintf("write %q", key), b); err != nil {
+		return err
 	}
 	return c.write(conn, b)
 }

@@ -20,12 +20,16 @@ const (
 	healthMaxInterval       = 30 * time.Second
 	healthDefaultStaleAfter = 5 * time.Minute
 	healthDefaultSlowStage  = 10 * time.Millisecond
+	// A record is stale when it has been silent for staleFactor times
+	// its own mean interval between values, and at least staleFloor.
+	staleFactor = 10
+	staleFloor  = time.Second
 )
 
 type healthIn struct {
 	IntervalMs  int     `json:"interval_ms,omitempty" jsonschema:"time between the two samples of the counters (default 1000, at most 30000)"`
-	StaleAfterS float64 `json:"stale_after_s,omitempty" jsonschema:"a value whose timestamp field (Unix ms) is older than this many seconds is stale (default 300)"`
-	SlowStageMs float64 `json:"slow_stage_ms,omitempty" jsonschema:"a stage whose average call takes longer than this is slow (default 10)"`
+	StaleAfterS float64 `json:"stale_after_s,omitempty" jsonschema:"a fixed threshold: a value whose timestamp field (Unix ms) is older than this many seconds is stale (default: 10 times the record's own mean interval between values, at least 1 s; 300 s when its rate is unknown)"`
+	SlowStageMs float64 `json:"slow_stage_ms,omitempty" jsonschema:"a tap or transform whose average call takes longer than this is slow (default 10); a source's average is the interval between its values and is not judged"`
 }
 
 // A finding is one problem the health tool found.
@@ -52,7 +56,7 @@ func (b *mcpBackend) health(ctx context.Context, _ *mcp.CallToolRequest, in heal
 	if in.IntervalMs > 0 {
 		interval = min(time.Duration(in.IntervalMs)*time.Millisecond, healthMaxInterval)
 	}
-	staleAfter := healthDefaultStaleAfter
+	var staleAfter time.Duration // by each record's rate
 	if in.StaleAfterS > 0 {
 		staleAfter = time.Duration(in.StaleAfterS * float64(time.Second))
 	}
@@ -62,11 +66,19 @@ func (b *mcpBackend) health(ctx context.Context, _ *mcp.CallToolRequest, in heal
 	}
 	out := healthOut{IntervalMs: interval.Milliseconds(), Findings: []finding{}}
 	var before, after []aimx.RecordInfo
+	var uptime time.Duration
 	values := map[string]json.RawMessage{}
 	err := b.call(ctx, func(ctx context.Context, c *aimx.Client) error {
 		var err error
-		before, err = c.Records(ctx)
-		return err
+		if before, err = c.Records(ctx); err != nil {
+			return err
+		}
+		// The uptime turns produced counts into rates; AimDB's servers do
+		// not tell it.
+		if info, err := c.Info(ctx); err == nil {
+			uptime = time.Duration(info.UptimeMs) * time.Millisecond
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, out, err
@@ -94,7 +106,7 @@ func (b *mcpBackend) health(ctx context.Context, _ *mcp.CallToolRequest, in heal
 		return nil, out, err
 	}
 	out.Records = len(after)
-	if fs := diagnose(before, after, values, b.a.now(), interval, staleAfter, slow); fs != nil {
+	if fs := diagnose(before, after, values, healthParams{now: b.a.now(), interval: interval, uptime: uptime, staleAfter: staleAfter, slow: slow}); fs != nil {
 		out.Findings = fs
 	}
 	out.Healthy = len(out.Findings) == 0
@@ -102,10 +114,28 @@ func (b *mcpBackend) health(ctx context.Context, _ *mcp.CallToolRequest, in heal
 	return nil, out, nil
 }
 
-// diagnose compares two record.list samples taken interval apart and
+// healthParams are the circumstances and thresholds of a diagnosis.
+type healthParams struct {
+	now        time.Time
+	interval   time.Duration // between the two samples
+	uptime     time.Duration // the server's, at the first sample; 0 when unknown
+	staleAfter time.Duration // a fixed threshold for timestamps; 0: by each record's rate
+	slow       time.Duration // a tap or transform averaging more is slow
+}
+
+// diagnose compares two record.list samples taken p.interval apart and
 // the records' current values, and returns the findings sorted by
 // urgency, then key.
-func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage, now time.Time, interval, staleAfter, slow time.Duration) []finding {
+//
+// A record is stale when it has been silent for much longer than its
+// own rate: staleFactor times its mean interval between values
+// ([meanInterval]), and at least staleFloor. Silence is the age of a
+// timestamp in its value, else an unchanged produced count over the
+// interval; a record whose rate is unknown is judged by its timestamp
+// against healthDefaultStaleAfter only. Records sporadic by nature are
+// never stale: mailboxes (commands) and passive records (no writer of
+// their own).
+func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage, p healthParams) []finding {
 	prev, cur := map[string]aimx.RecordInfo{}, map[string]aimx.RecordInfo{}
 	for _, r := range before {
 		prev[r.RecordKey] = r
@@ -114,42 +144,54 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 		cur[r.RecordKey] = r
 	}
 	counters := hasCounters(after)
+	interval := p.interval
 	var fs []finding
 	add := func(kind, key, format string, args ...any) {
 		fs = append(fs, finding{Kind: kind, Record: key, Detail: fmt.Sprintf(format, args...)})
 	}
 	for _, r := range after {
-		p, seen := prev[r.RecordKey]
+		pr, seen := prev[r.RecordKey]
 		o := decodeOrigin(r.Origin)
 
-		// Staleness: a timestamp in the value decides when there is one;
-		// otherwise a record whose writer should have written during the
-		// interval and did not.
-		if ts, ok := valueTimestamp(values[r.RecordKey]); ok {
-			if age := now.Sub(ts); age > staleAfter {
-				add("stale", r.RecordKey, "newest value is %s old (timestamp %s), older than %s", age.Round(time.Second), ts.UTC().Format(time.RFC3339), staleAfter)
+		if o.Kind != "passive" && r.BufferType != "mailbox" {
+			mean := meanInterval(pr, p.uptime)
+			if !seen {
+				mean = meanInterval(r, p.uptime)
 			}
-		} else if counters && seen && r.ProducedCount == p.ProducedCount {
-			switch o.Kind {
-			case "source":
-				add("stale", r.RecordKey, "produced count stayed at %d for %s although its source should write it", r.ProducedCount, interval)
-			case "link":
-				// A link may route its messages to other records: it is
-				// alive while it receives.
-				if received(r) == received(p) {
-					add("stale", r.RecordKey, "produced count stayed at %d for %s and its link %s received nothing", r.ProducedCount, interval, o.Address)
+			limit, why := max(staleFactor*mean, staleFloor), fmt.Sprintf("%d × its mean interval of %s", staleFactor, mean.Round(time.Millisecond))
+			if ts, ok := valueTimestamp(values[r.RecordKey]); ok {
+				switch {
+				case p.staleAfter > 0:
+					limit, why = p.staleAfter, "stale_after_s"
+				case mean == 0:
+					limit, why = healthDefaultStaleAfter, "its rate is unknown"
 				}
-			case "transform", "transform_join":
-				// Idle inputs make an idle output; a busy input and an
-				// idle output make a stuck stage.
-				inputs := o.Inputs
-				if o.Kind == "transform" {
-					inputs = []string{o.Input}
+				if age := p.now.Sub(ts); age > limit {
+					add("stale", r.RecordKey, "newest value is %s old (timestamp %s), older than %s (%s)", age.Round(time.Second), ts.UTC().Format(time.RFC3339), limit, why)
 				}
-				for _, in := range inputs {
-					if n := cur[in].ProducedCount - min(prev[in].ProducedCount, cur[in].ProducedCount); n > 0 {
-						add("stale", r.RecordKey, "produced count stayed at %d for %s while its input %s produced %d value(s)", r.ProducedCount, interval, in, n)
-						break
+			} else if counters && seen && r.ProducedCount == pr.ProducedCount && mean > 0 && interval >= limit {
+				silent := fmt.Sprintf("produced count stayed at %d for %s, more than %s", r.ProducedCount, interval, why)
+				switch o.Kind {
+				case "source":
+					add("stale", r.RecordKey, "%s, although its source should write it", silent)
+				case "link":
+					// A link may route its messages to other records: it is
+					// alive while it receives.
+					if received(r) == received(pr) {
+						add("stale", r.RecordKey, "%s, and its link %s received nothing", silent, o.Address)
+					}
+				case "transform", "transform_join":
+					// Idle inputs make an idle output; a busy input and an
+					// idle output make a stuck stage.
+					inputs := o.Inputs
+					if o.Kind == "transform" {
+						inputs = []string{o.Input}
+					}
+					for _, in := range inputs {
+						if n := cur[in].ProducedCount - min(prev[in].ProducedCount, cur[in].ProducedCount); n > 0 {
+							add("stale", r.RecordKey, "%s, while its input %s produced %d value(s)", silent, in, n)
+							break
+						}
 					}
 				}
 			}
@@ -157,8 +199,8 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 
 		if r.DroppedCount > 0 {
 			delta := uint64(0)
-			if seen && r.DroppedCount > p.DroppedCount {
-				delta = r.DroppedCount - p.DroppedCount
+			if seen && r.DroppedCount > pr.DroppedCount {
+				delta = r.DroppedCount - pr.DroppedCount
 			}
 			if delta > 0 {
 				add("lagging", r.RecordKey, "readers missed %d value(s) in the last %s: a reader is slower than the producer (%s)", delta, interval, bufferText(r.BufferType, r.BufferCapacity))
@@ -172,7 +214,9 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 			if st.Name != "" {
 				name += " (" + st.Name + ")"
 			}
-			if avg := time.Duration(st.AvgTimeNs); st.CallCount > 0 && avg > slow {
+			// A source's average is the interval between its values, not
+			// time spent working: it is never slow.
+			if avg := time.Duration(st.AvgTimeNs); st.StageType != "source" && st.CallCount > 0 && avg > p.slow {
 				add("slow_stage", r.RecordKey, "%s averages %s per call over %d call(s) (max %s)", name, avg, st.CallCount, time.Duration(st.MaxTimeNs))
 			}
 			if st.ErrorCount > 0 {
@@ -204,6 +248,23 @@ func diagnose(before, after []aimx.RecordInfo, values map[string]json.RawMessage
 		return cmp.Or(cmp.Compare(slices.Index(findingOrder, x.Kind), slices.Index(findingOrder, y.Kind)), compareKeys(x.Record, y.Record))
 	})
 	return fs
+}
+
+// meanInterval is a record's own rate: the mean time between its
+// values, from its source's profile (a source's average is the
+// interval to its next value), else its produced count over the
+// server's uptime. It is 0 when unknown: fewer than two values, or no
+// uptime.
+func meanInterval(r aimx.RecordInfo, uptime time.Duration) time.Duration {
+	for _, st := range r.StageProfiling {
+		if st.StageType == "source" && st.CallCount >= 2 && st.AvgTimeNs > 0 {
+			return time.Duration(st.AvgTimeNs)
+		}
+	}
+	if uptime > 0 && r.ProducedCount >= 2 {
+		return uptime / time.Duration(r.ProducedCount)
+	}
+	return 0
 }
 
 // received sums the messages a record's inbound links received.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ An MCP client configuration:
 			if o.http != "" {
 				return b.serveHTTP(ctx, s, o.http)
 			}
-			err := s.Run(ctx, &mcp.StdioTransport{})
+			err := s.Run(ctx, stdioTransport(os.Stdin, os.Stdout))
 			if ctx.Err() != nil || errors.Is(err, mcp.ErrConnectionClosed) {
 				return nil
 			}
@@ -186,7 +187,7 @@ func (b *mcpBackend) server() *mcp.Server {
 		Description: "Query stored values of the records matching a pattern, oldest first. `since`/`until`: RFC 3339, Unix milliseconds, or a duration before now ('15m'). `limit` is per record. Needs a DB with persistence."},
 		b.queryHistory)
 	mcp.AddTool(s, &mcp.Tool{Name: "health", Annotations: ro,
-		Description: "A health and bottleneck summary from the metadata, sampled twice `interval_ms` apart: stale records (nothing produced in the interval, or a `timestamp` older than `stale_after_s`), dropped values and lagging readers, slow or failing stages, disconnected links and decode errors."},
+		Description: "A health and bottleneck summary from the metadata, sampled twice `interval_ms` apart: stale records (silent, by an unchanged produced count or the age of a `timestamp` field, for 10 times their own mean interval between values and at least 1 s; mailboxes and passive records are sporadic and never stale), dropped values and lagging readers, slow taps and transforms, failing stages, disconnected links and decode errors."},
 		b.health)
 	return s
 }
