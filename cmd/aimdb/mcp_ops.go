@@ -79,8 +79,9 @@ func (b *mcpBackend) bufferMetrics(ctx context.Context, _ *mcp.CallToolRequest, 
 type stageRecord struct {
 	Key    string               `json:"key"`
 	Stages []aimdb.StageProfile `json:"stages"`
-	// Bottleneck is the stage with the highest average time per call.
-	Bottleneck *aimdb.StageProfile `json:"bottleneck,omitempty" jsonschema:"the stage with the highest average time per call"`
+	// Bottleneck is the tap or transform with the highest average time per
+	// call (a source's time is the interval between its values).
+	Bottleneck *aimdb.StageProfile `json:"bottleneck,omitempty" jsonschema:"the tap or transform with the highest average time per call; sources are not judged (their time is the interval between values)"`
 }
 
 type stageProfilingOut struct {
@@ -98,7 +99,9 @@ func (b *mcpBackend) stageProfiling(ctx context.Context, _ *mcp.CallToolRequest,
 			}
 			sr := stageRecord{Key: r.RecordKey, Stages: r.StageProfiling}
 			for i := range r.StageProfiling {
-				if s := &r.StageProfiling[i]; s.CallCount > 0 && (sr.Bottleneck == nil || s.AvgTimeNs > sr.Bottleneck.AvgTimeNs) {
+				// A source's time is the interval between its values,
+				// not work: only taps and transforms can be bottlenecks.
+				if s := &r.StageProfiling[i]; s.StageType != "source" && s.CallCount > 0 && (sr.Bottleneck == nil || s.AvgTimeNs > sr.Bottleneck.AvgTimeNs) {
 					sr.Bottleneck = s
 				}
 			}

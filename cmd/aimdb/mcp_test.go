@@ -288,6 +288,11 @@ func TestMCPTools(t *testing.T) {
 	if r := sp.Records[1]; r.Bottleneck == nil || r.Bottleneck.StageType != "transform" || r.Stages[0].CallCount != 6 {
 		t.Errorf("get_stage_profiling calc.double = %+v", r)
 	}
+	for _, r := range sp.Records {
+		if r.Bottleneck != nil && r.Bottleneck.StageType == "source" {
+			t.Errorf("get_stage_profiling %s: a source as bottleneck: %+v", r.Key, r.Bottleneck)
+		}
+	}
 
 	var reset resetOut
 	call(t, cs, "reset_buffer_metrics", nil, &reset)
