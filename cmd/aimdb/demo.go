@@ -221,7 +221,8 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		if !cfg.verbose {
 			blog = slog.New(slog.DiscardHandler) // it logs every client disconnect as a warning
 		}
-		broker, err := mqttbroker.New(mqttLn, blog)
+		// The stations, the hub and a few outside clients.
+		broker, err := mqttbroker.New(mqttLn, &mqttbroker.Options{Logger: blog, MaxClients: max(mqttbroker.DefaultMaxClients, cfg.stations+64)})
 		if err != nil {
 			return fail(err)
 		}
