@@ -71,15 +71,21 @@ var ErrBadToken = errors.New("websocket: missing or wrong token")
 // everyone else. The comparison takes constant time.
 func TokenAuth(token string, p Permissions) AuthFunc {
 	return func(r *http.Request) (Permissions, error) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			got = r.URL.Query().Get("token")
-		}
+		got := requestToken(r)
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			return Permissions{}, ErrBadToken
 		}
 		return p, nil
 	}
+}
+
+// requestToken returns the token r presents, as TokenAuth reads it.
+func requestToken(r *http.Request) string {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		got = r.URL.Query().Get("token")
+	}
+	return got
 }
 
 // Defaults of HandlerOptions.
@@ -98,8 +104,11 @@ const (
 // everyone may subscribe to anything and write nothing, and only pages
 // served from the handler's own host may connect.
 type HandlerOptions struct {
-	// Auth decides each client's permissions at the upgrade. Default:
-	// ReadOnly() for everyone.
+	// Auth decides each client's permissions at the upgrade, and a
+	// connection it lets through is authenticated: the WebSocket dialect
+	// has no hello, so aimx.ServerOptions.Token is not asked of it again.
+	// Default: ReadOnly() for every client that presents the server's
+	// Token as TokenAuth reads it (everyone, when the server has none).
 	Auth AuthFunc
 	// OriginPatterns lists the origins, besides the request's own host,
 	// whose pages may connect (coder/websocket's
@@ -185,7 +194,12 @@ func NewHandler(srv *aimx.Server, opts *HandlerOptions) *Handler {
 		o = *opts
 	}
 	if o.Auth == nil {
-		o.Auth = func(*http.Request) (Permissions, error) { return ReadOnly(), nil }
+		o.Auth = func(r *http.Request) (Permissions, error) {
+			if !srv.Authenticate(requestToken(r)) {
+				return Permissions{}, ErrBadToken
+			}
+			return ReadOnly(), nil
+		}
 	}
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = DefaultMaxConnections
@@ -310,7 +324,7 @@ func (h *Handler) serve(ws *websocket.Conn, perms Permissions, remote string) {
 		},
 	}
 	h.log.Debug("client connected", "remote", remote)
-	err := h.srv.ServeConn(ctx, c, d)
+	err := h.srv.ServeAuthenticatedConn(ctx, c, d) // Auth let it in
 	cancel()
 	c.Close()
 	wg.Wait()
