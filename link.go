@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,18 @@ type link struct {
 	encodeErrors atomic.Uint64
 	publishErrs  atomic.Uint64
 	dropped      atomic.Uint64
+
+	// warnRL limits the link's per-message warnings (a payload that
+	// fails to decode or encode, a failed publish) to one every 10 s.
+	warnRL rateLimit
+}
+
+// warn logs a per-message warning of l at most once every 10 s, with
+// the count of the ones held back since as "suppressed".
+func (l *link) warn(log *slog.Logger, msg string, args ...any) {
+	if ok, held := l.warnRL.allow(); ok {
+		log.Warn(msg, append(args, "suppressed", held)...)
+	}
 }
 
 func (b *recordBase) addLink(raw string, inbound, codecNil bool, opts []LinkOption) *link {
@@ -201,7 +214,7 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 		payload, err := c.Encode(v)
 		if err != nil {
 			l.encodeErrors.Add(1)
-			l.rec.logger().Warn("aimdb: value failed to encode; not published", "link", l.display, "err", err)
+			l.warn(l.rec.logger(), "aimdb: value failed to encode; not published", "link", l.display, "err", err)
 			continue
 		}
 		topic := l.conn.Topic
@@ -246,7 +259,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 		}
 		if err != nil {
 			l.decodeErrors.Add(1)
-			r.logger().Warn("aimdb: inbound payload failed to decode; not stored",
+			l.warn(r.logger(), "aimdb: inbound payload failed to decode; not stored",
 				"link", l.display, "topic", m.Topic, "err", err)
 			return
 		}
@@ -256,7 +269,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 				t, ok := r.db.lookupCore(key).(*Record[T])
 				if !ok {
 					l.decodeErrors.Add(1)
-					r.logger().Warn("aimdb: inbound message routed to an unknown record or one of another type; not stored",
+					l.warn(r.logger(), "aimdb: inbound message routed to an unknown record or one of another type; not stored",
 						"link", l.display, "topic", m.Topic, "target", key)
 					return
 				}
@@ -264,7 +277,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 			}
 		}
 		if err := target.produce(v); err != nil && !errors.Is(err, ErrClosed) {
-			r.logger().Warn("aimdb: inbound message not stored", "link", l.display, "err", err)
+			l.warn(r.logger(), "aimdb: inbound message not stored", "link", l.display, "err", err)
 		}
 	}
 }

@@ -334,7 +334,7 @@ func (m *linkManager) serve(ctx context.Context, sess connector.Session) bool {
 			return false
 		}
 		msg.l.publishErrs.Add(1)
-		msg.l.rec.logger().Warn("aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
+		msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +36,7 @@ type demoConfig struct {
 	broker     string   // an external broker's URL
 	aimx       []string // AimX endpoints
 	http       string   // the dashboard's address
+	allowHosts []string // Host names the dashboard answers on loopback, besides localhost and IPs
 	verbose    bool
 }
 
@@ -79,6 +79,7 @@ live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 	f.StringVar(&cfg.broker, "broker", "", "use the external MQTT broker at this URL instead of the embedded one")
 	f.StringArrayVar(&cfg.aimx, "aimx", []string{DefaultEndpoint}, "AimX endpoint to serve the hub on (repeatable): tcp://host:port or unix:///path")
 	f.StringVar(&cfg.http, "http", "127.0.0.1:8080", "address of the dashboard and the AimX WebSocket (/ws)")
+	f.StringArrayVar(&cfg.allowHosts, "allow-host", nil, "on a loopback --http address, also answer requests for this host name (a pattern: *.lan; repeatable); localhost and IP addresses always work")
 	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
 	return cmd
 }
@@ -221,7 +222,8 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		if !cfg.verbose {
 			blog = slog.New(slog.DiscardHandler) // it logs every client disconnect as a warning
 		}
-		broker, err := mqttbroker.New(mqttLn, blog)
+		// The stations, the hub and a few outside clients.
+		broker, err := mqttbroker.New(mqttLn, &mqttbroker.Options{Logger: blog, MaxClients: max(mqttbroker.DefaultMaxClients, cfg.stations+64)})
 		if err != nil {
 			return fail(err)
 		}
@@ -237,25 +239,20 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 	for _, l := range aimxLns {
 		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
 	}
-	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{Logger: log.With("component", "websocket"), MaxConnections: 48})
+	// Serve adds the HTTP timeouts and, on loopback, refuses foreign
+	// Host names (DNS rebinding) on every route.
+	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{
+		Logger:         log.With("component", "websocket"),
+		MaxConnections: 48,
+		AllowedHosts:   cfg.allowHosts,
+	})
 	mux := ws.Mux()
 	mux.Handle("/", dashboard.Handler())
 	mux.Handle("GET /metrics", metrics.Handler(hub, &metrics.Options{Server: srv}))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	d.run(func() error {
-		errc := make(chan error, 1)
-		go func() { errc <- hs.Serve(httpLn) }()
-		select {
-		case err := <-errc:
-			ws.Close()
+		if err := ws.Serve(ctx, httpLn); err != nil {
 			return fmt.Errorf("--http %s: %w", cfg.http, err)
-		case <-ctx.Done():
 		}
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		ws.Close()
-		_ = hs.Shutdown(sctx)
-		<-errc
 		return nil
 	})
 	runDB(hub)

@@ -97,3 +97,30 @@ func scrapeDemo(t *testing.T, url string) map[string]*dto.MetricFamily {
 	}
 	return fams
 }
+
+// TestDemoRefusesForeignHost: the demo's HTTP server listens on
+// loopback, so it answers localhost and IP addresses but refuses a
+// foreign Host on every route (a page rebound to 127.0.0.1 by its DNS).
+func TestDemoRefusesForeignHost(t *testing.T) {
+	d := startTestDemo(t, freeDemo(t, 0))
+	for _, tc := range []struct {
+		host, path string
+		want       int
+	}{
+		{"evil.example", "", 403}, {"evil.example", "metrics", 403}, {"evil.example", "ws?v=3.0", 403},
+		{"localhost", "", 200}, {"", "metrics", 200},
+	} {
+		req, _ := http.NewRequest("GET", d.httpURL+tc.path, nil)
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET /%s with Host %q: %s; want %d", tc.path, tc.host, resp.Status, tc.want)
+		}
+	}
+}

@@ -80,6 +80,14 @@ type Options struct {
 	// ConnectTimeout bounds dialling, the TLS handshake and CONNECT. If
 	// zero, it is 10s.
 	ConnectTimeout time.Duration
+
+	// MaxPacketSize, when positive, is the biggest MQTT packet, in
+	// bytes, the DB accepts: MQTT 5 sends it in CONNECT, and the broker
+	// drops for this client every message that would make a bigger
+	// packet (a message's packet is its payload, its topic and about 10
+	// bytes). MQTT 3.1.1 has no such property; it is ignored there. If
+	// zero, there is no limit.
+	MaxPacketSize int
 }
 
 // A Dialer connects to one MQTT broker. It is safe for concurrent use.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -46,6 +47,10 @@ func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
 		ClientID:   d.clientID,
 		KeepAlive:  uint16(min(d.opts.KeepAlive.Seconds(), 65535)),
 		CleanStart: true,
+	}
+	if n := d.opts.MaxPacketSize; n > 0 {
+		mps := uint32(min(n, math.MaxUint32))
+		cp.Properties = &paho.ConnectProperties{MaximumPacketSize: &mps}
 	}
 	if d.user != "" {
 		cp.Username, cp.UsernameFlag = d.user, true

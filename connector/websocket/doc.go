@@ -39,6 +39,18 @@
 // allows any write, the default here is read-only, and Origin is checked
 // (HandlerOptions.OriginPatterns).
 //
+// The dialect has no hello, so aimx.ServerOptions.Token cannot be
+// presented in it: the upgrade is where a client authenticates, and a
+// connection the AuthFunc let through is authenticated
+// (aimx.Server.ServeAuthenticatedConn). The default AuthFunc asks for the
+// server's Token, as TokenAuth reads it ("Authorization: Bearer" or
+// "?token="), and grants ReadOnly(); an AuthFunc of your own replaces
+// that check, so it must authenticate the client itself.
+//
+// On a loopback address, every request must name localhost, an IP
+// address or one of HandlerOptions.AllowedHosts as its Host (CheckHost:
+// the defence against DNS rebinding).
+//
 // # Slow clients
 //
 // Producers never wait for a client. Each connection has a bounded event

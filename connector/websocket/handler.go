@@ -71,15 +71,21 @@ var ErrBadToken = errors.New("websocket: missing or wrong token")
 // everyone else. The comparison takes constant time.
 func TokenAuth(token string, p Permissions) AuthFunc {
 	return func(r *http.Request) (Permissions, error) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			got = r.URL.Query().Get("token")
-		}
+		got := requestToken(r)
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			return Permissions{}, ErrBadToken
 		}
 		return p, nil
 	}
+}
+
+// requestToken returns the token r presents, as TokenAuth reads it.
+func requestToken(r *http.Request) string {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		got = r.URL.Query().Get("token")
+	}
+	return got
 }
 
 // Defaults of HandlerOptions.
@@ -89,14 +95,20 @@ const (
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultBusQueue       = 256
 	DefaultPath           = "/ws"
+
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
 )
 
 // HandlerOptions configure a Handler. The zero value is ready to use:
 // everyone may subscribe to anything and write nothing, and only pages
 // served from the handler's own host may connect.
 type HandlerOptions struct {
-	// Auth decides each client's permissions at the upgrade. Default:
-	// ReadOnly() for everyone.
+	// Auth decides each client's permissions at the upgrade, and a
+	// connection it lets through is authenticated: the WebSocket dialect
+	// has no hello, so aimx.ServerOptions.Token is not asked of it again.
+	// Default: ReadOnly() for every client that presents the server's
+	// Token as TokenAuth reads it (everyone, when the server has none).
 	Auth AuthFunc
 	// OriginPatterns lists the origins, besides the request's own host,
 	// whose pages may connect (coder/websocket's
@@ -105,6 +117,13 @@ type HandlerOptions struct {
 	OriginPatterns []string
 	// InsecureSkipVerify accepts every origin. Prefer OriginPatterns.
 	InsecureSkipVerify bool
+	// AllowedHosts lists the host names (path.Match patterns, without
+	// the port) that a request arriving on a loopback address may name
+	// in its Host besides "localhost", "*.localhost" and IP addresses;
+	// others get HTTP 403 (see CheckHost: the defence against DNS
+	// rebinding). Requests on other addresses are not checked. Default:
+	// none.
+	AllowedHosts []string
 	// MaxConnections caps the open WebSocket connections; an upgrade over
 	// the cap is answered HTTP 503. Default 16. The AimX server's own
 	// ServerOptions.MaxConnections applies too (a connection over it is
@@ -125,6 +144,13 @@ type HandlerOptions struct {
 	BusQueue int
 	// Path is where Mux mounts the upgrade. Default "/ws".
 	Path string
+	// ReadHeaderTimeout bounds reading a request's headers in Serve and
+	// ListenAndServe (http.Server.ReadHeaderTimeout). Default 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds how long Serve and ListenAndServe keep an idle
+	// keep-alive HTTP connection (http.Server.IdleTimeout); an open
+	// WebSocket is not idle. Default 60 s.
+	IdleTimeout time.Duration
 	// Logger receives connection logs. Default: discarded.
 	Logger *slog.Logger
 }
@@ -137,8 +163,8 @@ var methods = []string{"record.list", "record.get", "record.set", "record.query"
 // it on any mux, at any path, or use Mux for the standard layout. Its
 // methods are safe for concurrent use.
 //
-// Each upgrade is checked in order: the AimX version in the query
-// ("?v=3.0", else HTTP 426), the AuthFunc (else HTTP 401), the
+// Each upgrade is checked in order: the Host (see CheckHost, else HTTP
+// 403), the AimX version in the query ("?v=3.0", else HTTP 426), the AuthFunc (else HTTP 401), the
 // connection cap (else HTTP 503) and the Origin header (else HTTP 403).
 // Then every text or binary message is one AimX frame, and every frame
 // is sent as one text message.
@@ -168,7 +194,12 @@ func NewHandler(srv *aimx.Server, opts *HandlerOptions) *Handler {
 		o = *opts
 	}
 	if o.Auth == nil {
-		o.Auth = func(*http.Request) (Permissions, error) { return ReadOnly(), nil }
+		o.Auth = func(r *http.Request) (Permissions, error) {
+			if !srv.Authenticate(requestToken(r)) {
+				return Permissions{}, ErrBadToken
+			}
+			return ReadOnly(), nil
+		}
 	}
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = DefaultMaxConnections
@@ -184,6 +215,12 @@ func NewHandler(srv *aimx.Server, opts *HandlerOptions) *Handler {
 	}
 	if o.Path == "" {
 		o.Path = DefaultPath
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -219,6 +256,11 @@ func compatible(v string) bool {
 // ServeHTTP upgrades the request and serves the connection until the
 // client leaves or the handler is closed.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !hostAllowed(r, h.opts.AllowedHosts) {
+		h.log.Debug("upgrade refused: host not allowed", "remote", r.RemoteAddr, "host", r.Host)
+		http.Error(w, "host not allowed: "+r.Host, http.StatusForbidden)
+		return
+	}
 	if !compatible(r.URL.Query().Get("v")) {
 		http.Error(w, "incompatible AimX protocol version (server speaks "+aimx.Version+")", http.StatusUpgradeRequired)
 		return
@@ -282,7 +324,7 @@ func (h *Handler) serve(ws *websocket.Conn, perms Permissions, remote string) {
 		},
 	}
 	h.log.Debug("client connected", "remote", remote)
-	err := h.srv.ServeConn(ctx, c, d)
+	err := h.srv.ServeAuthenticatedConn(ctx, c, d) // Auth let it in
 	cancel()
 	c.Close()
 	wg.Wait()
@@ -321,10 +363,17 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Serve serves h.Mux() on ln until ctx ends, then closes the handler and
-// the listener and returns nil once every connection has ended.
+// Serve serves h.Mux() on ln, behind CheckHost with
+// HandlerOptions.AllowedHosts and with the options' HTTP timeouts, until
+// ctx ends, then closes the handler and the listener and returns nil
+// once every connection has ended.
 func (h *Handler) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: h.Mux(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{
+		Handler:           CheckHost(h.Mux(), h.opts.AllowedHosts),
+		ReadHeaderTimeout: h.opts.ReadHeaderTimeout,
+		IdleTimeout:       h.opts.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

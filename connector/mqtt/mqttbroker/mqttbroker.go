@@ -10,7 +10,6 @@ package mqttbroker
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -25,20 +24,29 @@ import (
 )
 
 // A Broker is a running in-process MQTT broker that accepts every client
-// and every topic.
+// and every topic, within the limits of its Options.
 type Broker struct {
 	srv *mochi.Server
 	url string
 }
 
-// New serves MQTT on ln until Close. A nil log discards the broker's log,
-// which reports every client that leaves as a warning.
-func New(ln net.Listener, log *slog.Logger) (*Broker, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// New serves MQTT on ln until Close. A nil opts is the same as
+// &Options{}: the default limits, and no log.
+func New(ln net.Listener, opts *Options) (*Broker, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
 	}
-	srv := mochi.New(&mochi.Options{Logger: log, InlineClient: false})
+	o.defaults()
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumClients = int64(o.MaxClients)
+	caps.MaximumPacketSize = uint32(o.MaxPacketSize)
+	caps.MaximumSessionExpiryInterval = uint32(o.SessionExpiry / time.Second)
+	srv := mochi.New(&mochi.Options{Logger: o.Logger, InlineClient: false, Capabilities: caps})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, fmt.Errorf("mqttbroker: %w", err)
+	}
+	if err := srv.AddHook(&retainLimit{max: o.MaxRetained, maxBytes: o.MaxRetainedBytes, sizes: map[string]int{}}, nil); err != nil {
 		return nil, fmt.Errorf("mqttbroker: %w", err)
 	}
 	if err := srv.AddListener(listeners.NewNet("mqtt", ln)); err != nil {

@@ -11,7 +11,13 @@
 //	ws := websocket.NewHandler(srv, nil)
 //	mux := ws.Mux()                     // "/ws", "/health", "/version"
 //	mux.Handle("/", dashboard.Handler()) // the page
-//	err := http.ListenAndServe("127.0.0.1:8080", mux)
+//	err := ws.ListenAndServe(ctx, "127.0.0.1:8080")
+//
+// The handler's ListenAndServe (or Serve) applies HTTP timeouts and
+// websocket.CheckHost to every route: on loopback, a request for a Host
+// other than localhost or an IP address is refused, so that a foreign
+// page rebound to 127.0.0.1 by its DNS cannot read the dashboard. Serving
+// the mux with an http.Server of your own, wrap it in websocket.CheckHost.
 //
 // # What the page expects
 //

@@ -19,10 +19,8 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimx"
@@ -52,8 +50,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var aimxEndpoints endpoints
 	fs.Var(&aimxEndpoints, "aimx", "serve AimX on this `endpoint`, tcp://host:port or unix:///path (repeatable; default tcp://127.0.0.1:7433; \"off\" serves none)")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the dashboard, the AimX WebSocket (/ws) and Prometheus metrics (/metrics) on this `address`; empty serves none")
+	var allowHosts endpoints
+	fs.Var(&allowHosts, "allow-host", "on a loopback --http address, also answer requests for this host `name` (a pattern: *.lan; repeatable); localhost and IP addresses always work")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--max-stations n] [--aimx endpoint]... [--http address] [-v]", stderr); err != nil {
+	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [-v]", stderr); err != nil {
 		return err
 	}
 	d, err := mesh.HubDialer(*broker)
@@ -117,23 +117,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return cmdline.Usage(fmt.Errorf("--http: %w", err))
 		}
-		ws := websocket.NewHandler(srv, &websocket.HandlerOptions{MaxConnections: 48})
+		// Serve adds the HTTP timeouts and, on loopback, refuses
+		// foreign Host names (DNS rebinding) on every route.
+		ws := websocket.NewHandler(srv, &websocket.HandlerOptions{MaxConnections: 48, AllowedHosts: allowHosts})
 		mux := ws.Mux()
 		mux.Handle("/", dashboard.Handler())
 		mux.Handle("GET /metrics", metrics.Handler(db, &metrics.Options{Server: srv}))
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
-			errc := make(chan error, 1)
-			go func() { errc <- hs.Serve(ln) }()
-			select {
-			case err := <-errc:
+			if err := ws.Serve(ctx, ln); err != nil {
 				failed <- fmt.Errorf("--http: %w", err)
-			case <-ctx.Done():
 			}
-			ws.Close()
-			sctx, stop := context.WithTimeout(context.Background(), time.Second)
-			defer stop()
-			_ = hs.Shutdown(sctx)
 		})
 		log.Info("serving the dashboard", "url", "http://"+ln.Addr().String()+"/", "metrics", "http://"+ln.Addr().String()+"/metrics")
 	}

@@ -21,7 +21,8 @@ import (
 
 // TestServes runs the hub with AimX on a Unix socket and the dashboard on
 // a free port: record.list answers with the pool's records, and the page
-// and the WebSocket's /version are served.
+// and the WebSocket's /version are served, but not for a foreign Host
+// (DNS rebinding: the dashboard listens on loopback).
 func TestServes(t *testing.T) {
 	t.Setenv(aimx.RuntimeDirEnv, t.TempDir()) // the hub registers there, not in the user's
 	sock := "unix://" + filepath.Join(t.TempDir(), "hub.sock")
@@ -70,6 +71,18 @@ func TestServes(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("GET /%s: %s, %.80q; want %q", path, resp.Status, body, want)
+		}
+	}
+	for _, path := range []string{"", "metrics", "ws?v=3.0"} {
+		req, _ := http.NewRequest("GET", page+path, nil)
+		req.Host = "evil.example"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET /%s with Host evil.example: %s; want 403", path, resp.Status)
 		}
 	}
 }

@@ -21,18 +21,26 @@ const DefaultMaxStations = 20_000
 // other's session.
 const HubClientIDPrefix = "weather-hub-"
 
+// HubMaxPacketSize is the biggest MQTT packet a hub accepts: the broker
+// drops for the hub any message bigger (a reading is under 100 bytes).
+const HubMaxPacketSize = 4 << 10
+
 // RingSize is the capacity of every hub record: the last RingSize
 // readings of each station and measurement.
 const RingSize = 100
 
 // HubDialer returns the MQTT dialer of a hub for the broker URL
 // mqtt://[user[:password]@]host[:port] (or mqtts:// for TLS), with the
-// client id weather-hub-<8 random hex digits>. Give it to aimdb.New under
+// client id weather-hub-<8 random hex digits> and a maximum packet size
+// of HubMaxPacketSize. Give it to aimdb.New under
 // the "mqtt" scheme.
 func HubDialer(broker string) (*mqtt.Dialer, error) {
 	var b [4]byte
 	_, _ = rand.Read(b[:]) // never fails
-	return mqtt.NewDialer(broker, mqtt.Options{ClientID: HubClientIDPrefix + hex.EncodeToString(b[:])})
+	return mqtt.NewDialer(broker, mqtt.Options{
+		ClientID:      HubClientIDPrefix + hex.EncodeToString(b[:]),
+		MaxPacketSize: HubMaxPacketSize,
+	})
 }
 
 // HubOptions configures a hub. The zero value (or nil) gives the
