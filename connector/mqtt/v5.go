@@ -49,7 +49,7 @@ func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
 		CleanStart: true,
 	}
 	if n := d.opts.MaxPacketSize; n > 0 {
-		mps := uint32(min(n, math.MaxUint32))
+		mps := uint32(min(int64(n), math.MaxUint32))
 		cp.Properties = &paho.ConnectProperties{MaximumPacketSize: &mps}
 	}
 	if d.user != "" {
