@@ -45,7 +45,7 @@ func ValidateKey(name string) error {
 		case r == '*' || r == '#':
 			return fmt.Errorf("invalid key %q: wildcard %q is reserved for patterns", name, r)
 		case r == '/':
-			return fmt.Errorf("invalid key %q: '/' at byte %d: key segments are separated by dots (topics use '/')", name, i)
+			return fmt.Errorf("invalid key %q: '/' at byte %d; separate segments with dots", name, i)
 		}
 	}
 	for seg := range strings.SplitSeq(name, ".") {

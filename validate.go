@@ -72,7 +72,7 @@ func (db *DB) validateLocked() validation {
 		if b.isFamily {
 			db.validateFamily(&v, c.(familyCore), byKey)
 		} else if f, _ := db.familyOf(b.key); f != nil {
-			v.add(b.key, "key fills the template of family %q; instance keys belong to the family", f.base().key)
+			v.add(b.key, "key fills the template of family %q", f.base().key)
 		}
 		if len(b.sources) > 1 {
 			v.add(b.key, "record has %d .Source() stages; only one is allowed", len(b.sources))
@@ -105,9 +105,9 @@ func (db *DB) validateLocked() validation {
 				case !ok:
 					v.add(b.key, "%s references unregistered input %q", t.verb(), in)
 				case ic.base().isFamily != b.isFamily && b.isFamily:
-					v.add(b.key, "%s input %q is a record, not a family; a family derives from families", t.verb(), in)
+					v.add(b.key, "%s input %q is a record, not a family", t.verb(), in)
 				case ic.base().isFamily != b.isFamily:
-					v.add(b.key, "%s input %q is a family; use TransformFamily or JoinFamily2 on a family", t.verb(), in)
+					v.add(b.key, "%s input %q is a family", t.verb(), in)
 				case ic.base().typ != t.types[i]:
 					v.add(b.key, "%s input %q has type %s, but the function takes %s",
 						t.verb(), in, ic.base().typ, t.types[i])

@@ -17,7 +17,7 @@ func TestValidateKey(t *testing.T) {
 		{"sensor.temp.indoor", ""},
 		{"temp", ""},
 		{"weather.station-1.temp", ""},
-		{"weather/station-1.temp", "key segments are separated by dots"},
+		{"weather/station-1.temp", "separate segments with dots"},
 		{"", "empty"},
 		{"   ", "only whitespace"},
 		{"sensor temp", "whitespace"},
