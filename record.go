@@ -57,7 +57,8 @@ type recordBase struct {
 	gauges     []*Gauge
 	linksIn    []*link   // LinkFrom: inbound links, writers of the record
 	linksOut   []*link   // LinkTo: outbound links, consumers of the record
-	remote     remoteOps // non-nil once RemoteAccess was called
+	remote     remoteOps     // non-nil once RemoteAccess was called
+	rview      *RemoteRecord // DB.Remote's answer, made once
 
 	isFamily bool         // the base of a *Family[T]: key is the template
 	fam      *familyState // set on a family's instances
