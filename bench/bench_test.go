@@ -11,10 +11,10 @@ import (
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimx"
-	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/bench/harness"
 	"github.com/aimdb-go/aimdb/bench/internal/peers"
 	"github.com/aimdb-go/aimdb/bench/internal/ringmin"
+	"github.com/aimdb-go/aimdb/codec"
 )
 
 type (
@@ -40,6 +40,9 @@ func BenchmarkSPMC(b *testing.B) {
 	aim := impl[telemetry]{"aimdb", peers.AimDB[telemetry](aimdb.Ring(harness.Capacity), false)}
 	ringMin := impl[telemetry]{"ringmin", peers.RingMin[telemetry]}
 	mutexRing := impl[telemetry]{"mutexring", peers.MutexRing[telemetry]}
+	aimBatch := impl[telemetry]{"aimdb-batch", peers.AimDBBatch[telemetry](aimdb.Ring(harness.Capacity), 64)}
+	floor := impl[telemetry]{"floor", peers.Floor[telemetry](false)}
+	floorBatch := impl[telemetry]{"floor-batch", peers.Floor[telemetry](true)}
 	chanFan := impl[telemetry]{"chan", peers.Chan[telemetry](true)}
 	watermill := impl[telemetry]{"watermill", peers.Watermill}
 	nats := impl[telemetry]{"nats", peers.NATS}
@@ -52,7 +55,7 @@ func BenchmarkSPMC(b *testing.B) {
 		b.Run(fmt.Sprintf("mode=lockstep/subs=%d/impl=aimdb-direct", subs), func(b *testing.B) { lockstepDirect(b, subs) })
 	}
 	for _, subs := range []int{1, 4, 16} {
-		run(b, "stream", subs, []impl[telemetry]{aim, ringMin, mutexRing, chanFan, cskr, watermill, nats}, harness.Stream[telemetry])
+		run(b, "stream", subs, []impl[telemetry]{aim, aimBatch, ringMin, floor, floorBatch, mutexRing, chanFan, cskr, watermill, nats}, harness.Stream[telemetry])
 	}
 	for _, subs := range []int{1, 4} {
 		run(b, "pingpong", subs, []impl[telemetry]{aim,
