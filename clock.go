@@ -107,7 +107,7 @@ func (c *VirtualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-	slices.SortStableFunc(c.sleepers, func(a, b *sleeper) int { return a.until.Compare(b.until) })
+	insertionSort(c.sleepers, func(a, b *sleeper) bool { return a.until.Before(b.until) })
 	n := 0
 	for _, s := range c.sleepers {
 		if s.until.After(c.now) {

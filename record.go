@@ -55,9 +55,10 @@ type recordBase struct {
 	taps       []*stage
 	transforms []*transform // more than one is a configuration mistake
 	gauges     []*Gauge
-	linksIn    []*link   // LinkFrom: inbound links, writers of the record
-	linksOut   []*link   // LinkTo: outbound links, consumers of the record
-	remote     remoteOps // non-nil once RemoteAccess was called
+	linksIn    []*link       // LinkFrom: inbound links, writers of the record
+	linksOut   []*link       // LinkTo: outbound links, consumers of the record
+	remote     remoteOps     // non-nil once RemoteAccess was called
+	rview      *RemoteRecord // DB.Remote's answer, made once
 
 	isFamily bool         // the base of a *Family[T]: key is the template
 	fam      *familyState // set on a family's instances

@@ -74,12 +74,14 @@ func (db *DB) Remote(key string) (*RemoteRecord, error) {
 	}
 	b := c.base()
 	db.mu.Lock()
-	ops := b.remote
-	db.mu.Unlock()
-	if ops == nil {
+	defer db.mu.Unlock()
+	if b.remote == nil {
 		return nil, fmt.Errorf("record %q: %w", key, ErrNoRemoteAccess)
 	}
-	return &RemoteRecord{b: b, c: c, ops: ops}, nil
+	if b.rview == nil || b.rview.ops != b.remote {
+		b.rview = &RemoteRecord{b: b, c: c, ops: b.remote}
+	}
+	return b.rview, nil
 }
 
 // Key returns the record's key.

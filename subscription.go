@@ -21,8 +21,11 @@ type Subscription[T any] struct {
 	owned bool
 	prof  *stage
 	last  int64 // nanotime the previous value was handed out, for profiling
-	log   *slog.Logger
-	busy  *atomic.Int64 // a stage's: the run's count of consumers at work (see DB.WaitIdle)
+	lastN int64 // values handed out then (RecvBatch: more than one)
+	// lagged holds a lag found during a batch, reported by the next call.
+	lagged uint64
+	log    *slog.Logger
+	busy   *atomic.Int64 // a stage's: the run's count of consumers at work (see DB.WaitIdle)
 }
 
 // Recv returns the next value, blocking until there is one.
@@ -35,6 +38,12 @@ type Subscription[T any] struct {
 func (s *Subscription[T]) Recv(ctx context.Context) (T, error) {
 	if s.prof != nil {
 		s.profile()
+	}
+	if s.lagged != 0 {
+		var zero T
+		missed := s.lagged
+		s.lagged = 0
+		return s.result(zero, missed, buffer.ErrLagged)
 	}
 	if s.busy != nil {
 		s.busy.Add(-1)
@@ -56,6 +65,12 @@ func (s *Subscription[T]) TryRecv() (T, error) {
 	if s.prof != nil {
 		s.profile()
 	}
+	if s.lagged != 0 {
+		var zero T
+		missed := s.lagged
+		s.lagged = 0
+		return s.result(zero, missed, buffer.ErrLagged)
+	}
 	v, missed, err := s.r.TryRecv()
 	if err == nil {
 		if s.prof != nil && s.prof.count() {
@@ -74,6 +89,41 @@ func (s *Subscription[T]) tryRecvArm() (T, error) {
 		return v, nil
 	}
 	return s.result(v, missed, err)
+}
+
+// RecvBatch appends to dst the values available now, blocking only until
+// there is one, and returns the extended slice. It appends at most
+// cap(dst)-len(dst) values (at least one when dst has no spare
+// capacity), so a reader that reuses dst[:0] receives without
+// allocating. A batch is what Recv would have returned value by value,
+// with one wake-up for all of it.
+//
+// Its errors are those of Recv, returned only with nothing appended: a
+// reader that fell behind during a batch gets the values up to the gap
+// with a nil error and the *LagError from the next call.
+func (s *Subscription[T]) RecvBatch(ctx context.Context, dst []T) ([]T, error) {
+	v, err := s.Recv(ctx)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, v)
+	n := int64(1)
+	for len(dst) < cap(dst) {
+		v, missed, err := s.r.TryRecv()
+		if err != nil {
+			if err == buffer.ErrLagged {
+				s.lagged = missed // reported by the next call
+			}
+			break
+		}
+		dst = append(dst, v)
+		n++
+	}
+	if s.prof != nil && n > 1 {
+		s.prof.calls.Add(uint64(n - 1))
+		s.lastN = n // the next sample is the batch's time, per value
+	}
+	return dst, nil
 }
 
 // All returns an iterator over received values. It yields each value with
@@ -126,9 +176,14 @@ func (s *Subscription[T]) Logger() *slog.Logger {
 // profile records, for a tap, the time spent on the previous value.
 func (s *Subscription[T]) profile() {
 	if s.last != 0 {
-		s.prof.observe(nanotime() - s.last)
+		d := nanotime() - s.last
+		if s.lastN > 1 {
+			d /= s.lastN
+		}
+		s.prof.observe(d)
 		s.last = 0
 	}
+	s.lastN = 0
 }
 
 func (s *Subscription[T]) result(v T, missed uint64, err error) (T, error) {

@@ -220,7 +220,7 @@ func (g *deps) cycles() [][]string {
 				}
 			}
 			if len(comp) > 1 || slices.Contains(g.out[v], v) {
-				slices.Sort(comp)
+				insertionSort(comp, func(a, b int) bool { return a < b })
 				comps = append(comps, comp)
 			}
 		}
@@ -230,7 +230,7 @@ func (g *deps) cycles() [][]string {
 			visit(i)
 		}
 	}
-	slices.SortFunc(comps, func(a, b []int) int { return a[0] - b[0] })
+	insertionSort(comps, func(a, b []int) bool { return a[0] < b[0] })
 	out := make([][]string, len(comps))
 	for i, c := range comps {
 		for _, r := range c {
@@ -311,5 +311,16 @@ func (h *intHeap) pop() int {
 		}
 		h.a[m], h.a[i] = h.a[i], h.a[m]
 		i = m
+	}
+}
+
+// insertionSort sorts s stably by less. The lists it sorts are short
+// (cycles, a virtual clock's sleepers), and unlike slices.SortFunc it
+// costs a microcontroller's flash a few hundred bytes, not kilobytes.
+func insertionSort[E any](s []E, less func(a, b E) bool) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && less(s[j], s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -177,6 +178,9 @@ func ParseFrame(b []byte) (Frame, error) {
 // are copied verbatim, except that JSON spread over several lines is
 // compacted so that a frame never contains a newline.
 func (f *Frame) AppendJSON(dst []byte) ([]byte, error) {
+	// Grow once for the usual frame: the raw fields plus the envelope.
+	dst = slices.Grow(dst, 64+len(f.Method)+len(f.Topic)+len(f.Sub)+len(f.Err)+
+		len(f.Params)+len(f.Payload)+len(f.Data)+len(f.OK))
 	dst = append(dst, `{"t":`...)
 	dst = appendString(dst, f.T)
 	var err error

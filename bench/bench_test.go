@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/bench/harness"
 	"github.com/aimdb-go/aimdb/bench/internal/peers"
 	"github.com/aimdb-go/aimdb/bench/internal/ringmin"
+	"github.com/aimdb-go/aimdb/codec"
 )
 
 type (
@@ -38,6 +40,9 @@ func BenchmarkSPMC(b *testing.B) {
 	aim := impl[telemetry]{"aimdb", peers.AimDB[telemetry](aimdb.Ring(harness.Capacity), false)}
 	ringMin := impl[telemetry]{"ringmin", peers.RingMin[telemetry]}
 	mutexRing := impl[telemetry]{"mutexring", peers.MutexRing[telemetry]}
+	aimBatch := impl[telemetry]{"aimdb-batch", peers.AimDBBatch[telemetry](aimdb.Ring(harness.Capacity), 64)}
+	floor := impl[telemetry]{"floor", peers.Floor[telemetry](false)}
+	floorBatch := impl[telemetry]{"floor-batch", peers.Floor[telemetry](true)}
 	chanFan := impl[telemetry]{"chan", peers.Chan[telemetry](true)}
 	watermill := impl[telemetry]{"watermill", peers.Watermill}
 	nats := impl[telemetry]{"nats", peers.NATS}
@@ -50,7 +55,7 @@ func BenchmarkSPMC(b *testing.B) {
 		b.Run(fmt.Sprintf("mode=lockstep/subs=%d/impl=aimdb-direct", subs), func(b *testing.B) { lockstepDirect(b, subs) })
 	}
 	for _, subs := range []int{1, 4, 16} {
-		run(b, "stream", subs, []impl[telemetry]{aim, ringMin, mutexRing, chanFan, cskr, watermill, nats}, harness.Stream[telemetry])
+		run(b, "stream", subs, []impl[telemetry]{aim, aimBatch, ringMin, floor, floorBatch, mutexRing, chanFan, cskr, watermill, nats}, harness.Stream[telemetry])
 	}
 	for _, subs := range []int{1, 4} {
 		run(b, "pingpong", subs, []impl[telemetry]{aim,
@@ -220,29 +225,70 @@ func pipeline(b *testing.B, push func(telemetry), hop func(), recv func() bool, 
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-// BenchmarkRemoteJSON encodes a record value into an AimX record.get
-// reply. The tree path builds the reply as generic JSON values (what a
-// dynamic server does); the aimdb path appends the value's encoding into
-// the envelope directly.
+// BenchmarkRemoteJSON answers an AimX record.get: look the record up by
+// name, read its latest value as JSON and frame the reply. The aimdb row
+// makes the calls the AimX server makes for it (DB.Remote,
+// RemoteRecord.Latest, Frame.AppendJSON into a new buffer). The marshal
+// peer does the same work the plainest way: a map lookup under a mutex
+// and one json.Marshal of a typed reply struct. The tree peer builds the
+// reply as generic JSON values, as a dynamic server does.
 func BenchmarkRemoteJSON(b *testing.B) {
 	type temperature struct {
 		Celsius   float64 `json:"celsius"`
 		Timestamp uint64  `json:"timestamp"`
 		Station   string  `json:"station"`
 	}
+	const name = "sensor.temp.indoor"
 	v := temperature{21.5, 1_764_000_000_000, "vienna"}
 	b.Run("op=record-get/impl=aimdb", func(b *testing.B) {
-		buf := make([]byte, 0, 256)
+		db := aimdb.New(nil)
+		rec, err := aimdb.Register(db, aimdb.NewKey[temperature](name), aimdb.Latest())
+		if err != nil {
+			b.Fatal(err)
+		}
+		rec.RemoteAccess(codec.JSON[temperature]{})
+		if err := rec.Produce(v); err != nil {
+			b.Fatal(err)
+		}
+		var out []byte
 		for b.Loop() {
-			buf = append(buf[:0], `{"id":1,"result":{"record":"sensor.temp.indoor","value":`...)
-			enc, err := json.Marshal(v)
+			r, err := db.Remote(name)
 			if err != nil {
 				b.Fatal(err)
 			}
-			buf = append(buf, enc...)
-			buf = append(buf, "}}\n"...)
+			data, err := r.Latest()
+			if err != nil {
+				b.Fatal(err)
+			}
+			f := aimx.Frame{T: aimx.TagReply, ID: 1, OK: data}
+			if out, err = f.AppendJSON(nil); err != nil {
+				b.Fatal(err)
+			}
 		}
-		b.ReportMetric(float64(len(buf)), "frame-B")
+		b.ReportMetric(float64(len(out)), "frame-B")
+	})
+	b.Run("op=record-get/impl=marshal", func(b *testing.B) {
+		var mu sync.Mutex
+		store := map[string]temperature{name: v}
+		type reply struct {
+			T  string      `json:"t"`
+			ID uint64      `json:"id"`
+			OK temperature `json:"ok"`
+		}
+		var out []byte
+		for b.Loop() {
+			mu.Lock()
+			val, ok := store[name]
+			mu.Unlock()
+			if !ok {
+				b.Fatal("no value")
+			}
+			var err error
+			if out, err = json.Marshal(reply{T: "reply", ID: 1, OK: val}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(out)), "frame-B")
 	})
 	b.Run("op=record-get/impl=tree", func(b *testing.B) {
 		var out []byte
@@ -255,11 +301,10 @@ func BenchmarkRemoteJSON(b *testing.B) {
 			if err := json.Unmarshal(raw, &tree); err != nil {
 				b.Fatal(err)
 			}
-			out, err = json.Marshal(map[string]any{"id": 1, "result": map[string]any{"record": "sensor.temp.indoor", "value": tree}})
+			out, err = json.Marshal(map[string]any{"t": "reply", "id": 1, "ok": tree})
 			if err != nil {
 				b.Fatal(err)
 			}
-			out = append(out, '\n')
 		}
 		b.ReportMetric(float64(len(out)), "frame-B")
 	})

@@ -44,6 +44,52 @@ func AimDB[T any](buf aimdb.Buffer, withCtx bool) harness.Factory[T] {
 	}
 }
 
+// AimDBBatch is AimDB with readers that receive with RecvBatch, up to
+// batch values per wake-up, and hand them out one by one.
+func AimDBBatch[T any](buf aimdb.Buffer, batch int) harness.Factory[T] {
+	mk := AimDB[T](buf, false)
+	return func() harness.Queue[T] { return &aimdbBatchQueue[T]{mk().(*aimdbQueue[T]), batch} }
+}
+
+type aimdbBatchQueue[T any] struct {
+	*aimdbQueue[T]
+	batch int
+}
+
+func (q *aimdbBatchQueue[T]) Subscribe() harness.Reader[T] {
+	s, err := q.rec.Subscribe()
+	if err != nil {
+		panic(err)
+	}
+	return &aimdbBatchReader[T]{s: s, ctx: q.ctx, buf: make([]T, 0, q.batch)}
+}
+
+type aimdbBatchReader[T any] struct {
+	s   *aimdb.Subscription[T]
+	ctx context.Context
+	buf []T
+	i   int
+}
+
+func (r *aimdbBatchReader[T]) Recv() (T, uint64, bool) {
+	if r.i < len(r.buf) {
+		r.i++
+		return r.buf[r.i-1], 0, true
+	}
+	var err error
+	r.buf, err = r.s.RecvBatch(r.ctx, r.buf[:0])
+	r.i = 0
+	if err == nil {
+		r.i = 1
+		return r.buf[0], 0, true
+	}
+	var zero T
+	if lag, ok := err.(*aimdb.LagError); ok {
+		return zero, lag.Missed, true
+	}
+	return zero, 0, false
+}
+
 type aimdbQueue[T any] struct {
 	rec    *aimdb.Record[T]
 	p      *aimdb.Producer[T]
@@ -90,6 +136,21 @@ type ringminQueue[T any] struct{ r *ringmin.Ring[T] }
 func (q ringminQueue[T]) Push(v T)                     { q.r.Push(v) }
 func (q ringminQueue[T]) Subscribe() harness.Reader[T] { return q.r.Subscribe() }
 func (q ringminQueue[T]) Close()                       { q.r.Close() }
+
+// Floor is the spinning floor: one atomic store per push and one atomic
+// load per reader per value (batch: per run of values), no parking.
+func Floor[T any](batch bool) harness.Factory[T] {
+	return func() harness.Queue[T] { return floorQueue[T]{ringmin.NewFloor[T](harness.Capacity), batch} }
+}
+
+type floorQueue[T any] struct {
+	r     *ringmin.Floor[T]
+	batch bool
+}
+
+func (q floorQueue[T]) Push(v T)                     { q.r.Push(v) }
+func (q floorQueue[T]) Subscribe() harness.Reader[T] { return q.r.Subscribe(q.batch) }
+func (q floorQueue[T]) Close()                       { q.r.Close() }
 
 // MutexRing is the mutex + sync.Cond ring.
 func MutexRing[T any]() harness.Queue[T] {
