@@ -206,7 +206,7 @@ func (ss *session) records() []aimdb.RecordMetadata {
 }
 
 // writable reports whether the policy and the dialect let the client
-// write key.
+// write key: set it, or take a Mailbox's value with record.drain.
 func (ss *session) writable(key string) bool {
 	return ss.srv.opts.Policy.CanWrite(key) && (ss.d.Authorized == nil || ss.d.Authorized(OpWrite, key))
 }
@@ -335,12 +335,23 @@ func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) 
 	return ss.reply(ctx, id, json.RawMessage(b))
 }
 
+// drain answers record.drain from the connection's cursor of key,
+// opening it on the first call. On a Mailbox the cursor takes the
+// pending value, which the record's own consumer then does not get:
+// taking is a write, allowed only when the policy (and the dialect's
+// Authorized hook) lets the client write key; otherwise "denied". The
+// policy does not change while the server runs, so the check is made
+// when the cursor opens.
 func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint64) error {
 	cur, ok := ss.cursors[key]
 	if !ok {
 		r, err := ss.srv.db.Remote(key)
 		if err != nil {
 			return ss.replyErr(ctx, id, errCode(err))
+		}
+		if r.Metadata().BufferType == "mailbox" && !ss.writable(key) {
+			return ss.refuse(ctx, id, refusal{code: CodeDenied,
+				msg: fmt.Sprintf("draining the mailbox takes its pending value: it needs a write policy that names %q", key)})
 		}
 		if cur, err = r.SubscribeTaking(); err != nil {
 			return ss.replyErr(ctx, id, CodeInternal)
