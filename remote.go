@@ -21,6 +21,19 @@ var (
 	ErrNoValue = errors.New("aimdb: record has no value")
 )
 
+// A DecodeError reports data that a record's codec could not decode, such
+// as the value given to RemoteRecord.Set.
+type DecodeError struct {
+	Key string // the record's key
+	Err error  // the codec's error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("aimdb: record %q: the value does not decode: %v", e.Key, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
 // RemoteAccess opts the record into remote access. Servers that expose a
 // DB (AimX, WebSocket) list every record, but read, subscribe to and,
 // where their write policy allows, write only the values of records opened
@@ -110,8 +123,8 @@ func (r *RemoteRecord) Latest() ([]byte, error) { return r.ops.latestJSON() }
 
 // Set decodes data with the record's codec and produces the value, as
 // the record's own writer would. It fails with ErrHasWriter when a source
-// or transform writes the record, with the codec's error when data does
-// not decode, and with ErrClosed after shutdown. Write policies are the
+// or transform writes the record, with a *DecodeError holding the codec's
+// error when data does not decode, and with ErrClosed after shutdown. Write policies are the
 // server's business; Set does not check them.
 func (r *RemoteRecord) Set(data []byte) error {
 	if r.HasWriter() {
@@ -208,7 +221,7 @@ func (r *Record[T]) latestJSON() ([]byte, error) {
 func (r *Record[T]) setJSON(data []byte) error {
 	v, err := r.codec.Decode(data)
 	if err != nil {
-		return fmt.Errorf("record %q: decode: %w", r.key, err)
+		return &DecodeError{Key: r.key, Err: err}
 	}
 	return r.produce(v)
 }

@@ -92,8 +92,11 @@ func TestRemoteRecord(t *testing.T) {
 	}
 
 	l, _ := db.Remote("latest")
-	if err := l.Set([]byte("not a number")); err == nil {
-		t.Error("Set with a payload the codec refuses succeeded")
+	err = l.Set([]byte("not a number"))
+	var de *aimdb.DecodeError
+	if !errors.As(err, &de) || de.Key != "latest" || !errors.Is(err, strconv.ErrSyntax) ||
+		err.Error() != `aimdb: record "latest": the value does not decode: strconv.Atoi: parsing "not a number": invalid syntax` {
+		t.Errorf("Set with a payload the codec refuses = %v; want a *DecodeError wrapping the codec's error", err)
 	}
 	if _, err := l.Latest(); !errors.Is(err, aimdb.ErrNoValue) {
 		t.Errorf("a refused Set stored something: %v", err)

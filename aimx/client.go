@@ -17,9 +17,15 @@ import (
 
 // An Error is a server's refusal: the "err" of a reply.
 type Error struct {
-	Code   string // not_found, denied, internal or version_mismatch
+	Code   string // not_found, denied, internal, version_mismatch or invalid_params
 	Method string // the method or frame refused: "record.get", "sub", …
 	Target string // the record key or pattern, when there is one
+	// Reason refines Code: ReasonNoValue for a not_found record.get of
+	// a record that holds no value yet. AimDB's servers send none.
+	Reason string
+	// Message is the server's explanation, when it sent one: why a
+	// record.set value did not decode, for instance.
+	Message string
 }
 
 func (e *Error) Error() string {
@@ -27,24 +33,33 @@ func (e *Error) Error() string {
 	if e.Target != "" {
 		s += " " + strconv.Quote(e.Target)
 	}
-	switch e.Code {
-	case CodeNotFound:
-		return s + ": not found (not_found)"
-	case CodeDenied:
-		return s + ": refused by the server's policy (denied)"
-	case CodeVersionMismatch:
-		return s + ": the server does not speak AimX " + Version + " (version_mismatch)"
-	case CodeInternal:
-		return s + ": failed on the server (internal)"
+	switch {
+	case e.Code == CodeNotFound && e.Reason == ReasonNoValue:
+		s += ": the record has no value yet (not_found: no_value)"
+	case e.Code == CodeNotFound:
+		s += ": not found (not_found)"
+	case e.Code == CodeDenied:
+		s += ": refused by the server's policy (denied)"
+	case e.Code == CodeVersionMismatch:
+		s += ": the server does not speak AimX " + Version + " (version_mismatch)"
+	case e.Code == CodeInternal:
+		s += ": failed on the server (internal)"
+	case e.Code == CodeInvalidParams:
+		s += ": the server refused the params (invalid_params)"
+	default:
+		s += ": " + e.Code
 	}
-	return s + ": " + e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrNotFound) and the like match any Error with
-// the same code.
+// the same code and reason: ErrNotFound does not match ErrNoValue.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Method == "" && t.Code == e.Code
+	return ok && t.Method == "" && t.Code == e.Code && t.Reason == e.Reason
 }
 
 // Sentinels for errors.Is.
@@ -53,6 +68,15 @@ var (
 	ErrDenied          = &Error{Code: CodeDenied}
 	ErrInternal        = &Error{Code: CodeInternal}
 	ErrVersionMismatch = &Error{Code: CodeVersionMismatch}
+	// ErrNoValue matches a record.get of a record that exists but holds
+	// no value yet. AimDB's servers answer that plain not_found: against
+	// them it is ErrNotFound.
+	ErrNoValue = &Error{Code: CodeNotFound, Reason: ReasonNoValue}
+	// ErrInvalidParams matches a request whose params the server
+	// refused, such as a record.set value that does not decode into the
+	// record's type (Message says why). AimDB's servers answer that
+	// internal.
+	ErrInvalidParams = &Error{Code: CodeInvalidParams}
 
 	// ErrDisconnected reports a call whose connection was lost before
 	// the reply came; the server may or may not have executed it.
@@ -618,7 +642,7 @@ func (c *Client) call(ctx context.Context, method string, params any, target str
 			return nil, fmt.Errorf("aimx: %s: %w", method, ErrDisconnected)
 		}
 		if f.Err != "" {
-			return nil, &Error{Code: f.Err, Method: method, Target: target}
+			return nil, &Error{Code: f.Err, Method: method, Target: target, Reason: f.Reason, Message: f.Message}
 		}
 		return f.OK, nil
 	case <-ctx.Done():
@@ -721,11 +745,15 @@ func (c *Client) RecordsMatching(ctx context.Context, pattern string) ([]RecordI
 }
 
 // Get calls record.get and returns the record's current value as JSON.
+// It fails with an error matching ErrNotFound for an unknown key, and
+// ErrNoValue for a record that holds no value yet.
 func (c *Client) Get(ctx context.Context, key string) (json.RawMessage, error) {
 	return c.call(ctx, "record.get", map[string]string{"name": key}, key)
 }
 
-// Set calls record.set with the JSON value.
+// Set calls record.set with the JSON value. A value that does not decode
+// into the record's type fails with an error matching ErrInvalidParams
+// whose Message gives the codec's reason.
 func (c *Client) Set(ctx context.Context, key string, value json.RawMessage) (SetResult, error) {
 	var res SetResult
 	raw, err := c.call(ctx, "record.set", map[string]any{"name": key, "value": value}, key)
@@ -737,7 +765,10 @@ func (c *Client) Set(ctx context.Context, key string, value json.RawMessage) (Se
 
 // Drain calls record.drain: the values that arrived since the previous
 // drain of key on this connection, at most limit of them (0: no limit).
-// The first drain of a ring opens the cursor and returns nothing.
+// The first drain of a ring opens the cursor and returns nothing. On a
+// Mailbox a drain takes the pending value from the record's own
+// consumer, so this package's server refuses it (ErrDenied) unless its
+// write policy names the record.
 func (c *Client) Drain(ctx context.Context, key string, limit uint64) (DrainResult, error) {
 	p := map[string]any{"name": key}
 	if limit > 0 {

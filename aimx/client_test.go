@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aimdb-go/aimdb/aimx"
@@ -45,11 +46,12 @@ func TestClientDrivesEveryMethod(t *testing.T) {
 				t.Errorf("writable flags = %v", writable)
 			}
 
-			// A ring that never held a value (the first run): not_found.
-			if _, err := c.Get(ctx, "sensors.temp"); ep == f.tcp && !errors.Is(err, aimx.ErrNotFound) {
-				t.Errorf("get empty ring: %v, want not_found", err)
+			// A ring that never held a value (the first run): no value
+			// yet, which is not an unknown key.
+			if _, err := c.Get(ctx, "sensors.temp"); ep == f.tcp && (!errors.Is(err, aimx.ErrNoValue) || errors.Is(err, aimx.ErrNotFound)) {
+				t.Errorf("get empty ring: %v, want no_value", err)
 			}
-			if _, err := c.Get(ctx, "nope"); !errors.Is(err, aimx.ErrNotFound) {
+			if _, err := c.Get(ctx, "nope"); !errors.Is(err, aimx.ErrNotFound) || errors.Is(err, aimx.ErrNoValue) {
 				t.Errorf("get unknown: %v, want not_found", err)
 			}
 			if _, err := c.Get(ctx, "sensors.secret"); !errors.Is(err, aimx.ErrInternal) {
@@ -76,8 +78,10 @@ func TestClientDrivesEveryMethod(t *testing.T) {
 			if _, err := c.Set(ctx, "missing", json.RawMessage(`1`)); !errors.Is(err, aimx.ErrNotFound) {
 				t.Errorf("set on a writable key that is not registered: %v, want not_found", err)
 			}
-			if _, err := c.Set(ctx, "cfg", json.RawMessage(`{"level":"high"}`)); !errors.Is(err, aimx.ErrInternal) {
-				t.Errorf("set with a value that does not decode: %v, want internal", err)
+			_, err = c.Set(ctx, "cfg", json.RawMessage(`{"level":"high"}`))
+			var ae *aimx.Error
+			if !errors.Is(err, aimx.ErrInvalidParams) || !errors.As(err, &ae) || !strings.HasPrefix(ae.Message, "the value does not decode into the record's type: json: ") {
+				t.Errorf("set with a value that does not decode: %v, want invalid_params with the reason", err)
 			}
 			if got, _ := aimx.Get(ctx, c, keyCfg); got.Level != 9 {
 				t.Errorf("a refused set changed the record: %+v", got)

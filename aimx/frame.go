@@ -32,13 +32,23 @@ const (
 	TagPong       = "pong"       // server → client: answer to ping
 )
 
-// The error codes of a reply's "err".
+// The error codes of a reply's "err". The first four are AimDB's;
+// AimDB's decoders read any other code as "internal".
 const (
 	CodeNotFound        = "not_found"
 	CodeDenied          = "denied"
 	CodeInternal        = "internal"
 	CodeVersionMismatch = "version_mismatch"
+	// CodeInvalidParams refuses a request whose params are wrong: a
+	// record.set value that does not decode into the record's type.
+	// AimDB answers "internal" there, and its clients read this code so.
+	CodeInvalidParams = "invalid_params"
 )
+
+// ReasonNoValue is the "reason" of a not_found reply to record.get for a
+// record that exists but holds no value yet. AimDB's decoders ignore the
+// field and see the not_found AimDB answers there.
+const ReasonNoValue = "no_value"
 
 // Version is the protocol version this package speaks.
 const Version = "3.0"
@@ -46,7 +56,7 @@ const Version = "3.0"
 // A Frame is one AimX frame. Which fields apply depends on T:
 //
 //	req        ID, Method, Params (nil encodes as null)
-//	reply      ID, and OK or Err
+//	reply      ID, and OK or Err (with Reason and Message, optional)
 //	sub        ID, Topic
 //	subscribed Sub
 //	unsub      Sub
@@ -69,6 +79,8 @@ type Frame struct {
 	Data    json.RawMessage
 	OK      json.RawMessage
 	Err     string
+	Reason  string // refines Err: ReasonNoValue
+	Message string // explains Err to a person: why a value did not decode
 }
 
 // ErrMalformed matches every error of ParseFrame.
@@ -101,6 +113,8 @@ type wireFrame struct {
 	Data    json.RawMessage `json:"data"`
 	OK      json.RawMessage `json:"ok"`
 	Err     *string         `json:"err"`
+	Reason  string          `json:"reason"`
+	Message string          `json:"message"`
 }
 
 // ParseFrame decodes one frame. Unknown fields are ignored. It fails with
@@ -136,6 +150,7 @@ func ParseFrame(b []byte) (Frame, error) {
 		}
 		if len(w.OK) == 0 && w.Err != nil {
 			f.Err = *w.Err // "ok" wins when both are present
+			f.Reason, f.Message = w.Reason, w.Message
 		}
 	case TagSub:
 		err = errors.Join(need(w.ID != nil, "id"), need(w.Topic != nil, "topic"))
@@ -174,7 +189,8 @@ func ParseFrame(b []byte) (Frame, error) {
 
 // AppendJSON appends the compact JSON encoding of f to dst, fields in
 // AimDB's order (t, id, seq, last, method, topic, sub, params, payload,
-// data, ok, err). Raw JSON fields must each hold one JSON value; they
+// data, ok, err), then this package's reason and message, each only when
+// set. Raw JSON fields must each hold one JSON value; they
 // are copied verbatim, except that JSON spread over several lines is
 // compacted so that a frame never contains a newline.
 func (f *Frame) AppendJSON(dst []byte) ([]byte, error) {
@@ -221,6 +237,12 @@ func (f *Frame) AppendJSON(dst []byte) ([]byte, error) {
 			raw("ok", f.OK, true)
 		} else {
 			str("err", f.Err)
+			if f.Reason != "" {
+				str("reason", f.Reason)
+			}
+			if f.Message != "" {
+				str("message", f.Message)
+			}
 		}
 	case TagSub:
 		id()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -86,6 +87,11 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 			return ss.replyErr(ctx, f.ID, errCode(err))
 		}
 		v, err := r.Latest()
+		if errors.Is(err, aimdb.ErrNoValue) {
+			// not_found, as AimDB answers; the reason tells it from an
+			// unknown key.
+			return ss.refuse(ctx, f.ID, refusal{code: CodeNotFound, reason: ReasonNoValue})
+		}
 		if err != nil {
 			return ss.replyErr(ctx, f.ID, errCode(err))
 		}
@@ -94,8 +100,8 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 		if badParams || p.Name == nil || p.Value == nil {
 			return ss.replyErr(ctx, f.ID, CodeInternal)
 		}
-		if code := ss.set(*p.Name, *p.Value); code != "" {
-			return ss.replyErr(ctx, f.ID, code)
+		if r := ss.setValue(*p.Name, *p.Value); r.code != "" {
+			return ss.refuse(ctx, f.ID, r)
 		}
 		res := SetResult{Status: "success"}
 		if r, err := db.Remote(*p.Name); err == nil {
@@ -199,6 +205,50 @@ func (ss *session) records() []aimdb.RecordMetadata {
 	return kept
 }
 
+// writable reports whether the policy and the dialect let the client
+// write key: set it, or take a Mailbox's value with record.drain.
+func (ss *session) writable(key string) bool {
+	return ss.srv.opts.Policy.CanWrite(key) && (ss.d.Authorized == nil || ss.d.Authorized(OpWrite, key))
+}
+
+// A refusal is an error reply: a code, and optionally a reason that
+// refines it (ReasonNoValue) and a message that explains it.
+type refusal struct{ code, reason, msg string }
+
+// refuse sends r as the error reply to id.
+func (ss *session) refuse(ctx context.Context, id uint64, r refusal) error {
+	ss.srv.stats.errorReplies.Add(1)
+	return ss.send(ctx, &Frame{T: TagReply, ID: id, Err: r.code, Reason: r.reason, Message: r.msg})
+}
+
+// setValue writes a record on behalf of the client; its refusal has an
+// empty code on success. The checks run in AimDB's order: policy,
+// existence, writer, remote access, decoding. A value that does not
+// decode is refused "invalid_params" with the codec's error as message
+// (AimDB answers "internal").
+func (ss *session) setValue(key string, value json.RawMessage) refusal {
+	if !ss.writable(key) {
+		return refusal{code: CodeDenied}
+	}
+	r, err := ss.srv.db.Remote(key)
+	if err != nil {
+		return refusal{code: errCode(err)}
+	}
+	err = r.Set(value)
+	var de *aimdb.DecodeError
+	switch {
+	case err == nil:
+		return refusal{}
+	case errors.Is(err, aimdb.ErrHasWriter):
+		return refusal{code: CodeDenied}
+	case errors.As(err, &de):
+		ss.srv.log.Debug("record.set: the value does not decode", "record", key, "err", err)
+		return refusal{code: CodeInvalidParams, msg: "the value does not decode into the record's type: " + de.Err.Error()}
+	}
+	ss.srv.log.Debug("record.set failed", "record", key, "err", err)
+	return refusal{code: CodeInternal}
+}
+
 // readable reports whether the dialect lets the client read the records
 // a key or pattern names: what it may subscribe to, it may list, get,
 // drain and query.
@@ -285,12 +335,23 @@ func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) 
 	return ss.reply(ctx, id, json.RawMessage(b))
 }
 
+// drain answers record.drain from the connection's cursor of key,
+// opening it on the first call. On a Mailbox the cursor takes the
+// pending value, which the record's own consumer then does not get:
+// taking is a write, allowed only when the policy (and the dialect's
+// Authorized hook) lets the client write key; otherwise "denied". The
+// policy does not change while the server runs, so the check is made
+// when the cursor opens.
 func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint64) error {
 	cur, ok := ss.cursors[key]
 	if !ok {
 		r, err := ss.srv.db.Remote(key)
 		if err != nil {
 			return ss.replyErr(ctx, id, errCode(err))
+		}
+		if r.Metadata().BufferType == "mailbox" && !ss.writable(key) {
+			return ss.refuse(ctx, id, refusal{code: CodeDenied,
+				msg: fmt.Sprintf("draining the mailbox takes its pending value: it needs a write policy that names %q", key)})
 		}
 		if cur, err = r.SubscribeTaking(); err != nil {
 			return ss.replyErr(ctx, id, CodeInternal)

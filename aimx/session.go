@@ -452,24 +452,9 @@ func (ss *session) write(f *Frame) {
 }
 
 // set writes a record on behalf of the client and returns an error code,
-// or "" on success. The checks run in AimDB's order: policy, existence,
-// writer, remote access, decoding.
+// or "" on success: setValue's code.
 func (ss *session) set(key string, value json.RawMessage) string {
-	if !ss.srv.opts.Policy.CanWrite(key) || ss.d.Authorized != nil && !ss.d.Authorized(OpWrite, key) {
-		return CodeDenied
-	}
-	r, err := ss.srv.db.Remote(key)
-	if err != nil {
-		return errCode(err)
-	}
-	if err := r.Set(value); err != nil {
-		if errors.Is(err, aimdb.ErrHasWriter) {
-			return CodeDenied
-		}
-		ss.srv.log.Debug("record.set failed", "record", key, "err", err)
-		return CodeInternal
-	}
-	return ""
+	return ss.setValue(key, value).code
 }
 
 // errCode maps a DB error to an AimX error code.

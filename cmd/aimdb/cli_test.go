@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -115,6 +116,12 @@ func TestErrors(t *testing.T) {
 	}{
 		{"unknown key", f.endpoint, []string{"record", "get", "nope"}, 1,
 			`aimdb: record.get "nope": unknown record key "nope" on ` + f.endpoint + ` (not_found)`},
+		{"no value yet", f.endpoint, []string{"record", "get", "cmd.box"}, 1,
+			`aimdb: record.get "cmd.box": record "cmd.box" has no value yet on ` + f.endpoint + ` (not_found: no_value)`},
+		{"value of the wrong type", f.endpoint, []string{"record", "set", "cfg", `{"level":"high"}`}, 1,
+			`aimdb: record.set "cfg": refused by the server on ` + f.endpoint + ` (invalid_params): the value does not decode into the record's type: json: cannot unmarshal string into Go struct field Level.level of type int`},
+		{"drain of a mailbox outside the write policy", f.endpoint, []string{"record", "drain", "cmd.box"}, 1,
+			`aimdb: record.drain "cmd.box": refused by the policy of the server on ` + f.endpoint + ` (denied): draining the mailbox takes its pending value: it needs a write policy that names "cmd.box"`},
 		{"no remote access", f.endpoint, []string{"record", "get", "sensors.secret"}, 1,
 			`aimdb: record.get "sensors.secret": failed on the server on ` + f.endpoint + ` (internal): the record may lack remote access, or the value did not decode`},
 		{"denied set", f.endpoint, []string{"record", "set", "sensors.humidity", "1"}, 1,
@@ -154,6 +161,54 @@ func TestErrors(t *testing.T) {
 				t.Errorf("exit %d, stderr %q, stdout %q\nwant exit %d, stderr %q", r.code, r.stderr, r.stdout, tc.code, tc.stderr+"\n")
 			}
 		})
+	}
+}
+
+// TestMailboxDrainPolicy checks that aimdb record get and watch observe
+// a mailbox's command, and that aimdb record drain, which takes it, is
+// refused under a read-only policy, so that the in-process consumer still
+// receives it; under a policy that names the record, drain takes it.
+func TestMailboxDrainPolicy(t *testing.T) {
+	f := startFixture(t, &aimx.ServerOptions{Policy: aimx.ReadOnly()})
+	local, err := f.cmd.Subscribe() // the actuator
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	if err := f.cmd.Produce("open"); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, f.endpoint, "record", "get", "cmd.box", "-o", "json"); r.code != 0 || r.stdout != "\"open\"\n" {
+		t.Errorf("get = %+v", r)
+	}
+	if r := runCLI(t, f.endpoint, "watch", "cmd.*", "--count", "1", "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"open"`) {
+		t.Errorf("watch = %+v", r)
+	}
+	r := runCLI(t, f.endpoint, "record", "drain", "cmd.box")
+	if want := `aimdb: record.drain "cmd.box": refused by the policy of the server on ` + f.endpoint + ` (denied): draining the mailbox takes its pending value: it needs a write policy that names "cmd.box"` + "\n"; r.code != 1 || r.stderr != want || r.stdout != "" {
+		t.Errorf("drain under a read-only policy = %+v, want stderr %q", r, want)
+	}
+	if v, err := local.TryRecv(); err != nil || v != "open" {
+		t.Errorf("the in-process consumer got %q, %v; want the command", v, err)
+	}
+
+	f = startFixture(t, &aimx.ServerOptions{Policy: aimx.ReadWrite("cmd.box")})
+	local, err = f.cmd.Subscribe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	if err := f.cmd.Produce("close"); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, f.endpoint, "record", "drain", "cmd.box"); r.code != 0 || r.stdout != "\"close\"\n" {
+		t.Errorf("drain under ReadWrite(cmd.box) = %+v", r)
+	}
+	if v, err := local.TryRecv(); !errors.Is(err, aimdb.ErrEmpty) {
+		t.Errorf("the in-process consumer got %q, %v after the drain; want ErrEmpty", v, err)
+	}
+	if r := runCLI(t, f.endpoint, "record", "drain", "--help"); !strings.Contains(r.stdout, "only\nwhen its write policy names the record") {
+		t.Errorf("drain --help does not say a mailbox needs a write policy:\n%s", r.stdout)
 	}
 }
 

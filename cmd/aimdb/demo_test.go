@@ -154,7 +154,7 @@ func waitValue(t *testing.T, ctx context.Context, c *aimx.Client, key string, no
 			if v.Timestamp != 0 && v.Timestamp != not {
 				return v.Timestamp
 			}
-		} else if !errors.Is(err, aimx.ErrNotFound) {
+		} else if !errors.Is(err, aimx.ErrNoValue) && !errors.Is(err, aimx.ErrNotFound) {
 			t.Fatalf("%s: %v", key, err)
 		}
 		select {
@@ -241,7 +241,7 @@ func waitDew(t *testing.T, ctx context.Context, c *aimx.Client, n int) contracts
 		if err == nil {
 			return v
 		}
-		if !errors.Is(err, aimx.ErrNotFound) {
+		if !errors.Is(err, aimx.ErrNoValue) && !errors.Is(err, aimx.ErrNotFound) {
 			t.Fatal(err)
 		}
 		select {

@@ -53,6 +53,7 @@ type fixture struct {
 	broker   *loopback.Broker
 	temp     *aimdb.Record[Temp]
 	humidity *aimdb.Record[float64]
+	cmd      *aimdb.Record[string]
 	station2 *aimdb.Record[Temp]
 	endpoint string
 }
@@ -147,6 +148,7 @@ func startFixture(t *testing.T, opts *aimx.ServerOptions) *fixture {
 	cmd, err := aimdb.Register(db, keyCmd, aimdb.Mailbox())
 	must(err)
 	cmd.RemoteAccess(codec.JSON[string]{})
+	f.cmd = cmd
 	for _, k := range []aimdb.Key[Temp]{keyStation2, keyStation0} {
 		r, err := aimdb.Register(db, k, aimdb.Latest())
 		must(err)

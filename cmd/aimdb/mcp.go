@@ -140,7 +140,7 @@ func (b *mcpBackend) server() *mcp.Server {
 		Description: "List the records of the DB: key, Go type, buffer, origin (source, passive, link, transform, join), producer/consumer counts, produced/consumed/dropped counters and whether they are writable. Optionally filter by a key pattern ('*' one segment, '#' any number)."},
 		b.listRecords)
 	mcp.AddTool(s, &mcp.Tool{Name: "get_record", Annotations: ro,
-		Description: "Read the current value of a record (by key) as JSON: a latest record's value, a mailbox's pending value, a ring's newest value."},
+		Description: "Read the current value of a record (by key) as JSON: a latest record's value, a mailbox's pending value (observed, not taken), a ring's newest value. A record that exists but holds no value yet fails with \"has no value yet\", an unknown key with \"unknown record key\"."},
 		b.getRecord)
 	b.addResources(s)
 	if b.opts.public {
@@ -175,7 +175,7 @@ func (b *mcpBackend) server() *mcp.Server {
 		Description: "Describe one server: name, pid, server and protocol version, start time and uptime, record count, policy (permissions and writable records), subscription limit and endpoints. By default the --connect endpoint; `endpoint` may name one discover_instances found."},
 		b.instanceInfo)
 	mcp.AddTool(s, &mcp.Tool{Name: "drain_record", Annotations: &mcp.ToolAnnotations{OpenWorldHint: new(false)},
-		Description: "Take the values of a record that arrived since the previous drain_record of it, oldest first. The first drain of a ring opens its cursor and returns nothing; call again later. Draining a mailbox takes its value away from local consumers."},
+		Description: "Take the values of a record that arrived since the previous drain_record of it, oldest first. The first drain of a ring opens its cursor and returns nothing; call again later. Draining a mailbox takes its pending value away from the record's own consumer, so the server allows it only when its write policy names the record (denied otherwise); get_record reads a mailbox without taking."},
 		b.drainRecord)
 	mcp.AddTool(s, &mcp.Tool{Name: "sample_subscription", Annotations: ro,
 		Description: "Subscribe to a record key or pattern ('*' one segment, '#' any number) and collect updates until `count` arrived or `seconds` passed. Wildcard subscriptions start with a snapshot of each matched record's value. `lost` counts values missed."},

@@ -158,7 +158,7 @@ func (b *mcpBackend) querySchema(ctx context.Context, _ *mcp.CallToolRequest, in
 		out.Type, out.TypeID, out.SchemaType = r.Name, r.TypeID, r.SchemaType
 		out.Buffer, out.Writable = bufferText(r.BufferType, r.BufferCapacity), r.Writable
 		raw, err := c.Get(ctx, in.RecordName)
-		if errors.Is(err, aimx.ErrNotFound) || errors.Is(err, aimx.ErrInternal) {
+		if errors.Is(err, aimx.ErrNoValue) || errors.Is(err, aimx.ErrNotFound) || errors.Is(err, aimx.ErrInternal) {
 			return nil // no value yet, or no remote access: the type only
 		}
 		if err != nil {

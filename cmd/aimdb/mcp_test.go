@@ -427,6 +427,53 @@ func TestMCPResources(t *testing.T) {
 	}
 }
 
+// TestMCPRecordErrors checks what get_record, set_record, drain_record
+// and the record resource say about a record with no value yet, a value
+// of the wrong type and a mailbox outside the write policy; and that
+// get_record observes a mailbox without taking its command.
+func TestMCPRecordErrors(t *testing.T) {
+	f := startFixture(t, &aimx.ServerOptions{Policy: aimx.ReadWrite("cfg")})
+	cs := connectMCP(t, f.endpoint, mcpOptions{allowWrite: true})
+	if e := callErr(t, cs, "get_record", map[string]any{"record_name": "cmd.box"}); e != `record.get "cmd.box": record "cmd.box" has no value yet on `+f.endpoint+` (not_found: no_value)` {
+		t.Errorf("get_record of a record with no value: %s", e)
+	}
+	if e := callErr(t, cs, "get_record", map[string]any{"record_name": "nope"}); e != `record.get "nope": unknown record key "nope" on `+f.endpoint+` (not_found)` {
+		t.Errorf("get_record of an unknown key: %s", e)
+	}
+	_, err := cs.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: "aimdb://record/cmd.box"})
+	if err == nil || !strings.Contains(err.Error(), `record "cmd.box" has no value yet`) {
+		t.Errorf("read aimdb://record/cmd.box with no value: %v", err)
+	}
+	var schema schemaOut
+	call(t, cs, "query_schema", map[string]any{"record_name": "cmd.box"}, &schema)
+	if schema.Type == "" || schema.Schema != nil {
+		t.Errorf("query_schema of a record with no value = %+v", schema)
+	}
+	if e := callErr(t, cs, "set_record", map[string]any{"record_name": "cfg", "value": map[string]any{"level": "high"}}); e != `record.set "cfg": refused by the server on `+f.endpoint+` (invalid_params): the value does not decode into the record's type: json: cannot unmarshal string into Go struct field Level.level of type int` {
+		t.Errorf("set_record with a value of the wrong type: %s", e)
+	}
+
+	local, err := f.cmd.Subscribe() // the actuator
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	if err := f.cmd.Produce("open"); err != nil {
+		t.Fatal(err)
+	}
+	var got recordValueOut
+	call(t, cs, "get_record", map[string]any{"record_name": "cmd.box"}, &got)
+	if got.Value != "open" {
+		t.Errorf("get_record cmd.box = %+v", got)
+	}
+	if e := callErr(t, cs, "drain_record", map[string]any{"record_name": "cmd.box"}); e != `record.drain "cmd.box": refused by the policy of the server on `+f.endpoint+` (denied): draining the mailbox takes its pending value: it needs a write policy that names "cmd.box"` {
+		t.Errorf("drain_record of a mailbox outside the write policy: %s", e)
+	}
+	if v, err := local.TryRecv(); err != nil || v != "open" {
+		t.Errorf("the in-process consumer got %q, %v; want the command", v, err)
+	}
+}
+
 // TestMCPPublic checks that --public serves list_records and get_record
 // only, and hides the endpoint.
 func TestMCPPublic(t *testing.T) {

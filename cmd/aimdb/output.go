@@ -107,14 +107,26 @@ func errorLine(err error, endpoint string) string {
 		if endpoint != "" {
 			on = " on " + endpoint
 		}
+		why := ""
+		if ae.Message != "" {
+			why = ": " + ae.Message
+		}
 		switch ae.Code {
 		case aimx.CodeNotFound:
+			if ae.Reason == aimx.ReasonNoValue {
+				return fmt.Sprintf("%s: record %q has no value yet%s (not_found: no_value)", what, ae.Target, on)
+			}
 			if ae.Method == "sub" || strings.HasPrefix(ae.Method, "record.") {
 				return fmt.Sprintf("%s: unknown record key %q%s (not_found)", what, ae.Target, on)
 			}
 			return what + ": not found" + on + " (not_found)"
 		case aimx.CodeDenied:
-			return what + ": refused by the policy of the server" + on + " (denied)"
+			return what + ": refused by the policy of the server" + on + " (denied)" + why
+		case aimx.CodeInvalidParams:
+			if why == "" {
+				why = ": the params are wrong"
+			}
+			return what + ": refused by the server" + on + " (invalid_params)" + why
 		case aimx.CodeInternal:
 			if ae.Method == "record.query" {
 				return what + ": the server" + on + " has no history (internal): it answers record.query only with persistence configured"

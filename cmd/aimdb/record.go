@@ -208,8 +208,10 @@ func newRecordGetCmd(a *app) *cobra.Command {
 		Use:   "get KEY",
 		Short: "Print a record's current value",
 		Long: `Print a record's current value: the value of a latest record, the pending
-value of a mailbox, the newest retained value of a ring. The table format
-indents the JSON; -o json prints it on one line.`,
+value of a mailbox (observed, not taken), the newest retained value of a
+ring. A record that exists but holds no value yet is reported as such,
+apart from an unknown key. The table format indents the JSON; -o json
+prints it on one line.`,
 		Args:              args("KEY"),
 		ValidArgsFunction: a.completeKeys(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -292,8 +294,13 @@ func newRecordDrainCmd(a *app) *cobra.Command {
 		Long: `Drain a record: the values that arrived since the previous drain of the
 record on this connection, oldest first. The first drain of a ring opens
 its cursor and returns nothing; --wait keeps the connection open that long
-and drains again, so a ring's new values are seen. Draining a mailbox takes
-its value from local consumers too.`,
+and drains again, so a ring's new values are seen.
+
+Draining a mailbox takes its pending value: the record's own consumer
+then does not get it. Taking is a write, so the server allows it only
+when its write policy names the record, and refuses it (denied)
+otherwise. To look at a mailbox without taking, use aimdb record get or
+aimdb watch.`,
 		Args:              args("KEY"),
 		ValidArgsFunction: a.completeKeys(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
