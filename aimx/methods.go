@@ -2,7 +2,6 @@ package aimx
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -145,12 +144,13 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 	if json.Unmarshal(f.Params, &p) != nil || !compatible(p.Version) {
 		return ss.replyErr(ctx, f.ID, CodeVersionMismatch)
 	}
-	tok := ss.srv.opts.Token
-	if tok != "" {
-		if subtle.ConstantTimeCompare([]byte(p.AuthToken), []byte(tok)) != 1 {
-			ss.srv.stats.authFailures.Add(1)
-			ss.srv.log.Warn("hello with a wrong auth_token refused")
+	if ss.srv.opts.Token != "" {
+		if !ss.srv.Authenticate(p.AuthToken) {
+			ss.srv.warn("hello with a wrong auth_token refused", "remote", ss.slot.remote)
 			return ss.replyErr(ctx, f.ID, CodeDenied)
+		}
+		if err := ss.srv.promote(ss.slot); err != nil {
+			return err
 		}
 		ss.authed = true
 	}

@@ -22,30 +22,11 @@ func (s *Server) Authenticate(token string) bool {
 }
 
 // ServeAuthenticatedConn is ServeConn for a connection its transport
-// has authenticated: the session answers from its first frame, without
-// waiting for hello's auth_token. The server's limits and Policy, and
-// the dialect's Authorized hook, apply as to any connection.
-//
-// TODO: when Dialect can say so (an Authenticated field read by
-// newSession), this becomes ServeConn with that dialect.
+// has authenticated: ServeConn with d.Authenticated set. The session
+// answers from its first frame, without waiting for hello's auth_token.
+// The server's limits and Policy, and the dialect's Authorized hook,
+// apply as to any connection.
 func (s *Server) ServeAuthenticatedConn(ctx context.Context, c FrameConn, d Dialect) error {
-	s.mu.Lock()
-	if s.conns >= s.opts.MaxConnections {
-		s.mu.Unlock()
-		s.stats.refused.Add(1)
-		c.Close()
-		s.log.Warn("connection refused: too many connections", "max", s.opts.MaxConnections)
-		return errTooManyConns
-	}
-	s.conns++
-	s.mu.Unlock()
-	s.stats.accepted.Add(1)
-	defer func() {
-		s.mu.Lock()
-		s.conns--
-		s.mu.Unlock()
-	}()
-	sess := newSession(s, c, d)
-	sess.authed = true
-	return sess.run(ctx)
+	d.Authenticated = true
+	return s.ServeConn(ctx, c, d)
 }
