@@ -100,6 +100,94 @@ func TestHelloTimeout(t *testing.T) {
 	})
 }
 
+// TestHelloFailures checks the defences against guessing the token: a
+// wrong hello is answered late, the third closes the connection, and a
+// wrong hello after a good one leaves the session unauthenticated.
+func TestHelloFailures(t *testing.T) {
+	f := startFixture(t, &aimx.ServerOptions{Token: "s3cret"})
+	good := `{"t":"req","id":1,"method":"hello","params":{"version":"3.0","auth_token":"s3cret"}}`
+	wrong := `{"t":"req","id":2,"method":"hello","params":{"version":"3.0","auth_token":"guess"}}`
+	get := `{"t":"req","id":3,"method":"record.get","params":{"name":"tick"}}`
+
+	t.Run("three close", func(t *testing.T) {
+		c := dialRaw(t, f.tcp)
+		for i := range 2 {
+			start := time.Now()
+			c.send(wrong)
+			if got := c.recv(); got != `{"t":"reply","id":2,"err":"denied"}` {
+				t.Fatalf("wrong hello %d: %s", i+1, got)
+			}
+			if took := time.Since(start); took < 100*time.Millisecond {
+				t.Errorf("wrong hello %d answered after %v; want at least 100 ms", i+1, took)
+			} else {
+				t.Logf("wrong hello %d answered after %v", i+1, took)
+			}
+		}
+		c.send(wrong)
+		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			b, err := c.r.ReadFrame()
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatal("the connection is open 10 s after the third wrong hello")
+				}
+				break
+			}
+			if string(b) != `{"t":"reply","id":2,"err":"denied"}` {
+				t.Fatalf("after the third wrong hello: %s", b)
+			}
+		}
+		waitStats(t, f.srv, func(s aimx.ServerStats) bool { return s.AuthClosed == 1 && s.AuthFailures == 3 })
+	})
+
+	t.Run("good then wrong", func(t *testing.T) {
+		c := dialRaw(t, f.uds)
+		c.send(good)
+		c.recv()
+		c.send(get)
+		if got := c.recv(); got != `{"t":"reply","id":3,"ok":1}` {
+			t.Fatalf("record.get after a good hello: %s", got)
+		}
+		c.send(wrong)
+		if got := c.recv(); got != `{"t":"reply","id":2,"err":"denied"}` {
+			t.Fatalf("wrong hello after a good one: %s", got)
+		}
+		c.send(get)
+		if got := c.recv(); got != `{"t":"reply","id":3,"err":"denied"}` {
+			t.Errorf("record.get after a wrong hello that followed a good one: %s; want denied", got)
+		}
+		c.send(good)
+		c.recv()
+		c.send(get)
+		if got := c.recv(); got != `{"t":"reply","id":3,"ok":1}` {
+			t.Errorf("record.get after a good hello again: %s", got)
+		}
+	})
+
+	t.Run("others not held up", func(t *testing.T) {
+		const wait = 3 * time.Second
+		defer aimx.SetFailWait(wait, wait)()
+		guesser := dialRaw(t, f.tcp)
+		guesser.send(wrong)
+		start := time.Now()
+		c := dialRaw(t, f.tcp)
+		c.send(good)
+		c.recv()
+		c.send(get)
+		c.recv()
+		took := time.Since(start)
+		if got := guesser.recv(); got != `{"t":"reply","id":2,"err":"denied"}` {
+			t.Errorf("the wrong hello: %s", got)
+		}
+		paused := time.Since(start)
+		t.Logf("another client's hello and record.get took %v while a wrong hello waited %v", took, paused)
+		if took >= paused {
+			t.Errorf("another client's hello and record.get took %v, the wrong hello's answer %v: want the other client served first", took, paused)
+		}
+	})
+}
+
 // TestRefusalLogs refuses 50 connections and checks that the log holds
 // one line about it, naming the remote address, then a line with the
 // count held back once the interval passed.

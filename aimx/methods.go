@@ -146,8 +146,7 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 	}
 	if ss.srv.opts.Token != "" {
 		if !ss.srv.Authenticate(p.AuthToken) {
-			ss.srv.warn("hello with a wrong auth_token refused", "remote", ss.slot.remote)
-			return ss.replyErr(ctx, f.ID, CodeDenied)
+			return ss.helloFailed(ctx, f.ID)
 		}
 		if err := ss.srv.promote(ss.slot); err != nil {
 			return err

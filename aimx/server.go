@@ -137,9 +137,11 @@ type Server struct {
 	opts ServerOptions
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	conns   int         // authenticated connections
-	pending []*connSlot // unauthenticated network connections, oldest first
+	mu          sync.Mutex
+	conns       int         // authenticated connections
+	pending     []*connSlot // unauthenticated network connections, oldest first
+	failWaitNow time.Duration
+	lastFail    time.Time // of a wrong hello, for failWait
 
 	reg   registry // endpoints and start time, for instance.info
 	stats serverCounters

@@ -19,6 +19,7 @@ var (
 	errTooManyConns = errors.New("aimx: too many connections")
 	errHelloTimeout = errors.New("aimx: closed: not authenticated within HelloTimeout")
 	errEvicted      = errors.New("aimx: closed to make room: too many unauthenticated connections")
+	errAuthFailures = errors.New("aimx: closed after too many hellos with a wrong auth_token")
 )
 
 type slotState int
@@ -43,6 +44,7 @@ type connSlot struct {
 
 	// Of the session's reader goroutine.
 	promoted bool // state is slotAuthed (or slotGone after it)
+	failures int  // hellos with a wrong auth_token
 }
 
 func newSlot(c FrameConn) *connSlot {

@@ -11,6 +11,7 @@ type ServerStats struct {
 	Unauthenticated int    // of Open, network connections not authenticated yet (MaxUnauthenticated)
 	HelloTimeouts   uint64 // connections closed for not authenticating within HelloTimeout
 	Evicted         uint64 // unauthenticated connections closed to make room for a new one (MaxUnauthenticated)
+	AuthClosed      uint64 // connections closed after three hellos with a wrong auth_token
 	AcceptRetries   uint64 // accept errors that passed (such as EMFILE) and were retried
 	Requests        uint64 // req frames handled
 	ErrorReplies    uint64 // replies carrying an error code
@@ -25,7 +26,7 @@ type ServerStats struct {
 // serverCounters are updated with atomics by the sessions.
 type serverCounters struct {
 	accepted, refused, requests, errorReplies atomic.Uint64
-	helloTimeouts, evicted                    atomic.Uint64
+	helloTimeouts, evicted, authClosed        atomic.Uint64
 	acceptRetries                             atomic.Uint64
 	events, eventsDropped                     atomic.Uint64
 	malformed, oversize, authFailures         atomic.Uint64
@@ -45,6 +46,7 @@ func (s *Server) Stats() ServerStats {
 		Unauthenticated: unauth,
 		HelloTimeouts:   c.helloTimeouts.Load(),
 		Evicted:         c.evicted.Load(),
+		AuthClosed:      c.authClosed.Load(),
 		AcceptRetries:   c.acceptRetries.Load(),
 		Requests:        c.requests.Load(),
 		ErrorReplies:    c.errorReplies.Load(),
