@@ -69,14 +69,17 @@ type ServerOptions struct {
 	Policy Policy
 	// Token, when set, must be presented as the "auth_token" of a hello
 	// request before the server answers anything but hello and ping.
+	// A wrong one is answered after a pause of 100 ms to 1 s, holding up
+	// that connection only, and leaves the session unauthenticated; the
+	// third on one connection closes it.
 	Token string
 	// MaxConnections caps the authenticated connections. A connection
 	// is authenticated by a hello with the right auth_token or, with no
 	// Token set, by its first valid frame; a transport that
 	// authenticates itself (Dialect.Authenticated: WebSocket) and a
 	// stream without a remote address (a serial line) count from the
-	// start. A connection over the cap is closed when it would
-	// authenticate. Default 16.
+	// start. A connection over the cap is closed: when it authenticates,
+	// or at once if it counts from the start. Default 16.
 	MaxConnections int
 	// MaxUnauthenticated caps the network connections that have not
 	// authenticated yet, apart from MaxConnections, so that sockets
@@ -101,7 +104,10 @@ type ServerOptions struct {
 	// Query answers record.query. Without it, record.query is answered
 	// "internal", as AimDB does when no persistence is configured.
 	Query QueryFunc
-	// Logger receives connection and error logs. Default: the DB's.
+	// Logger receives connection and error logs, each line with
+	// component=aimx. Warnings about connections are logged at most once
+	// every 10 s per message, with the count held back as "suppressed".
+	// Default: the DB's.
 	Logger *slog.Logger
 	// Name names the server in RuntimeDir and instance.info. Default:
 	// the program's name.
