@@ -44,7 +44,7 @@ func TestIdleSockets(t *testing.T) {
 // authenticate within HelloTimeout is closed and counted, and that one
 // that did stays open.
 func TestHelloTimeout(t *testing.T) {
-	const timeout = 200 * time.Millisecond
+	const timeout = time.Second
 	closed := func(t *testing.T, c *raw, what string) {
 		t.Helper()
 		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
