@@ -107,7 +107,7 @@ func ParseEndpoint(s string) (Endpoint, error) {
 
 // Listen opens a listener for a Unix socket or TCP endpoint and returns
 // it with the endpoint's framing. A Unix socket is created with mode
-// 0600. A stale socket left at the path by a process that died is
+// 0600, and never has a wider mode, whatever the umask. A stale socket left at the path by a process that died is
 // replaced; a live socket, or any other kind of file, is an error.
 func Listen(endpoint string) (net.Listener, Framing, error) {
 	e, err := ParseEndpoint(endpoint)
@@ -176,12 +176,8 @@ func listenUnix(path string) (net.Listener, error) {
 			return nil, fmt.Errorf("aimx: listen on unix://%s: removing the stale socket: %w", path, err)
 		}
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := bindUnix(path)
 	if err != nil {
-		return nil, fmt.Errorf("aimx: listen on unix://%s: %w", path, err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("aimx: listen on unix://%s: %w", path, err)
 	}
 	return ln, nil

@@ -2,7 +2,6 @@ package aimx
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,12 +150,12 @@ func (ss *session) hello(ctx context.Context, f *Frame) error {
 	if json.Unmarshal(f.Params, &p) != nil || !compatible(p.Version) {
 		return ss.replyErr(ctx, f.ID, CodeVersionMismatch)
 	}
-	tok := ss.srv.opts.Token
-	if tok != "" {
-		if subtle.ConstantTimeCompare([]byte(p.AuthToken), []byte(tok)) != 1 {
-			ss.srv.stats.authFailures.Add(1)
-			ss.srv.log.Warn("hello with a wrong auth_token refused")
-			return ss.replyErr(ctx, f.ID, CodeDenied)
+	if ss.srv.opts.Token != "" {
+		if !ss.srv.Authenticate(p.AuthToken) {
+			return ss.helloFailed(ctx, f.ID)
+		}
+		if err := ss.srv.promote(ss.slot); err != nil {
+			return err
 		}
 		ss.authed = true
 	}

@@ -4,6 +4,7 @@ package aimx
 
 import (
 	"fmt"
+	"net"
 	"os"
 )
 
@@ -36,4 +37,17 @@ func processAlive(pid int) bool {
 	}
 	p.Release()
 	return true
+}
+
+// bindUnix listens on a Unix socket at path, then sets its mode to 0600.
+func bindUnix(path string) (net.Listener, error) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
 }

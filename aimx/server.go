@@ -10,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aimdb-go/aimdb"
@@ -55,9 +56,11 @@ func (p Policy) Keys() []string {
 
 // Defaults of ServerOptions.
 const (
-	DefaultMaxConnections   = 16
-	DefaultMaxSubscriptions = 32
-	DefaultEventQueue       = 256
+	DefaultMaxConnections     = 16
+	DefaultMaxUnauthenticated = 16
+	DefaultHelloTimeout       = 10 * time.Second
+	DefaultMaxSubscriptions   = 32
+	DefaultEventQueue         = 256
 )
 
 // ServerOptions configure a Server. The zero value is ready to use.
@@ -66,10 +69,27 @@ type ServerOptions struct {
 	Policy Policy
 	// Token, when set, must be presented as the "auth_token" of a hello
 	// request before the server answers anything but hello and ping.
+	// A wrong one is answered after a pause of 100 ms to 1 s, holding up
+	// that connection only, and leaves the session unauthenticated; the
+	// third on one connection closes it.
 	Token string
-	// MaxConnections caps the open connections; a connection over the
-	// cap is closed at once. Default 16.
+	// MaxConnections caps the authenticated connections. A connection
+	// is authenticated by a hello with the right auth_token or, with no
+	// Token set, by its first valid frame; a transport that
+	// authenticates itself (Dialect.Authenticated: WebSocket) and a
+	// stream without a remote address (a serial line) count from the
+	// start. A connection over the cap is closed: when it authenticates,
+	// or at once if it counts from the start. Default 16.
 	MaxConnections int
+	// MaxUnauthenticated caps the network connections that have not
+	// authenticated yet, apart from MaxConnections, so that sockets
+	// that never authenticate cannot lock out a client that does. When
+	// the cap is reached, a new connection closes the oldest
+	// unauthenticated one to take its place. Default 16.
+	MaxUnauthenticated int
+	// HelloTimeout is how long a network connection may stay
+	// unauthenticated; then it is closed. Default 10 s.
+	HelloTimeout time.Duration
 	// MaxSubscriptions caps the subscriptions of one connection; a sub
 	// over the cap is answered "denied". Default 32.
 	MaxSubscriptions int
@@ -84,7 +104,10 @@ type ServerOptions struct {
 	// Query answers record.query. Without it, record.query is answered
 	// "internal", as AimDB does when no persistence is configured.
 	Query QueryFunc
-	// Logger receives connection and error logs. Default: the DB's.
+	// Logger receives connection and error logs, each line with
+	// component=aimx. Warnings about connections are logged at most once
+	// every 10 s per message, with the count held back as "suppressed".
+	// Default: the DB's.
 	Logger *slog.Logger
 	// Name names the server in RuntimeDir and instance.info. Default:
 	// the program's name.
@@ -120,11 +143,15 @@ type Server struct {
 	opts ServerOptions
 	log  *slog.Logger
 
-	mu    sync.Mutex
-	conns int
+	mu          sync.Mutex
+	conns       int         // authenticated connections
+	pending     []*connSlot // unauthenticated network connections, oldest first
+	failWaitNow time.Duration
+	lastFail    time.Time // of a wrong hello, for failWait
 
 	reg   registry // endpoints and start time, for instance.info
 	stats serverCounters
+	warns logLimiter
 }
 
 // NewServer returns a server for db. A nil opts is the same as
@@ -136,6 +163,12 @@ func NewServer(db *aimdb.DB, opts *ServerOptions) *Server {
 	}
 	if o.MaxConnections <= 0 {
 		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.MaxUnauthenticated <= 0 {
+		o.MaxUnauthenticated = DefaultMaxUnauthenticated
+	}
+	if o.HelloTimeout <= 0 {
+		o.HelloTimeout = DefaultHelloTimeout
 	}
 	if o.MaxSubscriptions <= 0 {
 		o.MaxSubscriptions = DefaultMaxSubscriptions
@@ -152,6 +185,13 @@ func NewServer(db *aimdb.DB, opts *ServerOptions) *Server {
 // Serve accepts connections on ln until ctx ends or ln fails, and serves
 // each with framing f. It closes ln and every connection before it
 // returns, and returns nil when ctx ended.
+//
+// An accept error that passes (out of file descriptors, EMFILE or
+// ENFILE; out of memory or buffers; a connection aborted before it was
+// accepted; any other error that says it is temporary) is retried after
+// a pause that doubles from 5 ms to 1 s, as net/http does, and is
+// counted in ServerStats.AcceptRetries. Any other accept error ends
+// Serve.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -160,6 +200,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
 	defer s.listed(ln)()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	var pause time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -170,9 +211,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			ln.Close()
-			return fmt.Errorf("aimx: accept on %s: %w", ln.Addr(), err)
+			if !temporary(err) {
+				ln.Close()
+				return fmt.Errorf("aimx: accept on %s: %w", ln.Addr(), err)
+			}
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			s.stats.acceptRetries.Add(1)
+			s.warn("accept failed; retrying", "listener", ln.Addr(), "err", err, "retry_in", pause)
+			t := time.NewTimer(pause)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+			continue
 		}
+		pause = 0
 		wg.Go(func() {
 			if err := s.ServeStream(ctx, c, f); err != nil {
 				s.log.Debug("connection ended", "remote", c.RemoteAddr(), "err", err)
@@ -181,15 +236,37 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
 	}
 }
 
+// temporary reports whether an accept error passes: resources run out
+// (file descriptors, memory, buffers) or a connection went away before
+// it was accepted. The listener stays good.
+func temporary(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ECONNABORTED, syscall.ENOBUFS, syscall.ENOMEM} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
+}
+
 // ServeStream serves one connection, such as an open serial port, with
 // framing f until ctx ends, the peer hangs up, or the stream fails. It
 // closes rw before it returns. A peer hanging up is not an error.
+//
+// When rw is a net.Conn, the connection is a network connection:
+// HelloTimeout and MaxUnauthenticated apply to it, and logs name its
+// remote address. Any other stream (a serial line) counts under
+// MaxConnections from the start.
 func (s *Server) ServeStream(ctx context.Context, rw io.ReadWriteCloser, f Framing) error {
 	max := s.opts.MaxFrame
 	if f == COBS {
 		max = 0
 	}
-	return s.ServeConn(ctx, &streamConn{rw: rw, r: NewFrameReader(rw, f, max), f: f}, Dialect{})
+	sc := &streamConn{rw: rw, r: NewFrameReader(rw, f, max), f: f}
+	if nc, ok := rw.(net.Conn); ok {
+		return s.ServeConn(ctx, &netConn{streamConn: sc, remote: nc.RemoteAddr()}, Dialect{})
+	}
+	return s.ServeConn(ctx, sc, Dialect{})
 }
 
 // A Dialect adjusts the protocol to a transport. The zero value is the
@@ -200,6 +277,11 @@ type Dialect struct {
 	// NoHello answers hello "not_found"; the transport checked the
 	// version already (WebSocket does, in the upgrade URL).
 	NoHello bool
+	// Authenticated says the transport has authenticated the client
+	// (the WebSocket handler does, at the upgrade): the session answers
+	// from its first frame, without waiting for hello's auth_token, and
+	// the connection counts under MaxConnections from the start.
+	Authenticated bool
 	// Authorized, when set, is asked before each subscription (with the
 	// pattern) and each write (with the key) and refuses with "denied"
 	// what it does not allow. What a client may not subscribe to it may
@@ -223,7 +305,15 @@ const (
 
 // A FrameConn carries whole frames. ReadFrame's slice is valid until the
 // next call. WriteFrame is called from one goroutine at a time, but
-// concurrently with ReadFrame. Close unblocks both.
+// concurrently with ReadFrame. Close unblocks both, and may be called
+// more than once and concurrently with the others.
+//
+// A FrameConn of a network connection also has a method
+//
+//	RemoteAddr() net.Addr
+//
+// that returns the peer's address: logs name it, and HelloTimeout and
+// MaxUnauthenticated apply only to connections that have the method.
 type FrameConn interface {
 	ReadFrame() ([]byte, error)
 	WriteFrame(p []byte) error
@@ -245,28 +335,30 @@ func (c *streamConn) WriteFrame(p []byte) error {
 }
 func (c *streamConn) Close() error { return c.rw.Close() }
 
+// netConn is a streamConn over a net.Conn.
+type netConn struct {
+	*streamConn
+	remote net.Addr
+}
+
+func (c *netConn) RemoteAddr() net.Addr { return c.remote }
+
 // ServeConn serves one frame connection in dialect d until ctx ends or
 // the connection fails, then closes it. Transports other than byte
 // streams (WebSocket) use it.
+//
+// A connection over the server's caps (MaxConnections,
+// MaxUnauthenticated) is closed and ServeConn returns an error saying
+// which; so does a connection closed for not authenticating within
+// HelloTimeout, or after three hellos with a wrong auth_token.
 func (s *Server) ServeConn(ctx context.Context, c FrameConn, d Dialect) error {
-	s.mu.Lock()
-	if s.conns >= s.opts.MaxConnections {
-		s.mu.Unlock()
-		s.stats.refused.Add(1)
+	sl := newSlot(c)
+	if err := s.admit(sl, d.Authenticated || !sl.network); err != nil {
 		c.Close()
-		s.log.Warn("connection refused: too many connections", "max", s.opts.MaxConnections)
-		return errTooManyConns
+		return err
 	}
-	s.conns++
-	s.mu.Unlock()
-	s.stats.accepted.Add(1)
-	defer func() {
-		s.mu.Lock()
-		s.conns--
-		s.mu.Unlock()
-	}()
+	defer s.release(sl)
 	sess := newSession(s, c, d)
+	sess.slot = sl
 	return sess.run(ctx)
 }
-
-var errTooManyConns = errors.New("aimx: too many connections")

@@ -21,7 +21,8 @@ type session struct {
 	replies chan []byte // never dropped
 	events  chan []byte // dropped when full; seq still advances
 
-	authed bool // the token was presented (or none is required)
+	authed bool      // the token was presented (or none is required)
+	slot   *connSlot // the connection's place under the server's caps
 
 	mu      sync.Mutex
 	subs    map[string]*subscription
@@ -37,7 +38,7 @@ func newSession(s *Server, c FrameConn, d Dialect) *session {
 		srv: s, conn: c, d: d,
 		replies: make(chan []byte, 16),
 		events:  make(chan []byte, s.opts.EventQueue),
-		authed:  s.opts.Token == "",
+		authed:  s.opts.Token == "" || d.Authenticated,
 		subs:    map[string]*subscription{},
 		cursors: map[string]*aimdb.RemoteSubscription{},
 	}
@@ -85,8 +86,11 @@ func (ss *session) reader(ctx context.Context) error {
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
 				ss.srv.stats.oversize.Add(1)
-				ss.srv.log.Warn("closing connection: frame too large", "err", err)
+				ss.srv.warn("closing connection: frame too large", "remote", ss.slot.remote, "err", err)
 				return err
+			}
+			if why := ss.srv.whyClosed(ss.slot); why != nil {
+				return why // HelloTimeout, or room for a new connection
 			}
 			return errPeerGone
 		}
@@ -161,6 +165,12 @@ func (ss *session) replyErr(ctx context.Context, id uint64, code string) error {
 }
 
 func (ss *session) handle(ctx context.Context, f *Frame) error {
+	if ss.srv.opts.Token == "" {
+		// With no token to present, a valid frame authenticates.
+		if err := ss.srv.promote(ss.slot); err != nil {
+			return err
+		}
+	}
 	if !ss.authed {
 		switch {
 		case f.T == TagPing:

@@ -35,13 +35,20 @@ func TestServerStats(t *testing.T) {
 		t.Errorf("after one session:\n got %+v\nwant %+v", got, want)
 	}
 
-	// A second connection fills the cap; a third is refused.
-	servedConn(t, f.uds)
-	over := dialRaw(t, f.tcp)
+	// A second connection fills the cap when it authenticates; a third
+	// is served until it authenticates, then refused.
+	hello := `{"t":"req","id":1,"method":"hello","params":{"version":"3.0","auth_token":"s3cret"}}`
+	second := servedConn(t, f.uds)
+	second.send(hello)
+	second.recv()
+	over := servedConn(t, f.tcp)
+	if s := f.srv.Stats(); s.Open != 3 || s.Unauthenticated != 1 {
+		t.Errorf("with a third connection before hello: Open %d, Unauthenticated %d; want 3 and 1", s.Open, s.Unauthenticated)
+	}
 	over.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	over.send(`{"t":"ping"}`)
-	if _, err := over.r.ReadFrame(); err == nil {
-		t.Error("third connection served; want it closed")
+	over.send(hello)
+	if b, err := over.r.ReadFrame(); err == nil {
+		t.Errorf("third connection answered hello with %s; want it closed", b)
 	}
 	// An oversize frame closes the first connection, and its
 	// subscription ends with it.
@@ -51,8 +58,8 @@ func TestServerStats(t *testing.T) {
 	}
 	waitStats(t, f.srv, func(s aimx.ServerStats) bool { return s.Open == 1 && s.Subscriptions == 0 })
 	got = f.srv.Stats()
-	if got.Accepted != 2 || got.Refused != 1 || got.Oversize != 1 {
-		t.Errorf("after the cap and an oversize frame: %+v, want Accepted 2, Refused 1, Oversize 1", got)
+	if got.Accepted != 3 || got.Refused != 1 || got.Oversize != 1 || got.Unauthenticated != 0 {
+		t.Errorf("after the cap and an oversize frame: %+v, want Accepted 3, Refused 1, Oversize 1, Unauthenticated 0", got)
 	}
 }
 

@@ -135,7 +135,10 @@ func gather(in input, perInstance bool, c *carry) []sample {
 			v float64
 		}{
 			{aimxAccepted, float64(s.Accepted)}, {aimxRefused, float64(s.Refused)},
-			{aimxOpen, float64(s.Open)}, {aimxRequests, float64(s.Requests)},
+			{aimxOpen, float64(s.Open)}, {aimxUnauth, float64(s.Unauthenticated)},
+			{aimxEvicted, float64(s.Evicted)}, {aimxHelloTimeouts, float64(s.HelloTimeouts)},
+			{aimxAuthClosed, float64(s.AuthClosed)}, {aimxAcceptRetries, float64(s.AcceptRetries)},
+			{aimxRequests, float64(s.Requests)},
 			{aimxErrorReplies, float64(s.ErrorReplies)}, {aimxSubscriptions, float64(s.Subscriptions)},
 			{aimxEvents, float64(s.Events)}, {aimxEventsDropped, float64(s.EventsDropped)},
 			{aimxMalformed, float64(s.Malformed)}, {aimxOversize, float64(s.Oversize)},

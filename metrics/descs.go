@@ -80,8 +80,13 @@ var (
 	familyRejected     = newDesc("aimdb_family_rejected_total", "Inbound messages that reached no instance: a topic that does not fill the template, or a payload that failed to decode before its instance existed.", counter, aggSum, familyLabels...)
 
 	aimxAccepted      = newDesc("aimdb_aimx_connections_accepted_total", "AimX connections served.", counter, aggSum)
-	aimxRefused       = newDesc("aimdb_aimx_connections_refused_total", "AimX connections closed at once: the cap was reached.", counter, aggSum)
-	aimxOpen          = newDesc("aimdb_aimx_connections_open", "AimX connections being served.", gauge, aggSum)
+	aimxRefused       = newDesc("aimdb_aimx_connections_refused_total", "AimX connections closed because the cap of authenticated connections was reached.", counter, aggSum)
+	aimxOpen          = newDesc("aimdb_aimx_connections_open", "AimX connections being served, authenticated or not.", gauge, aggSum)
+	aimxUnauth        = newDesc("aimdb_aimx_connections_unauthenticated", "AimX network connections being served that have not authenticated yet.", gauge, aggSum)
+	aimxEvicted       = newDesc("aimdb_aimx_connections_evicted_total", "Unauthenticated AimX connections closed to make room for a new one.", counter, aggSum)
+	aimxHelloTimeouts = newDesc("aimdb_aimx_hello_timeouts_total", "AimX connections closed for not authenticating within the hello timeout.", counter, aggSum)
+	aimxAuthClosed    = newDesc("aimdb_aimx_auth_closed_total", "AimX connections closed after three hellos with a wrong auth token.", counter, aggSum)
+	aimxAcceptRetries = newDesc("aimdb_aimx_accept_retries_total", "AimX accept errors that passed, such as running out of file descriptors, and were retried.", counter, aggSum)
 	aimxRequests      = newDesc("aimdb_aimx_requests_total", "AimX requests handled.", counter, aggSum)
 	aimxErrorReplies  = newDesc("aimdb_aimx_error_replies_total", "AimX replies carrying an error code.", counter, aggSum)
 	aimxSubscriptions = newDesc("aimdb_aimx_subscriptions_open", "Live AimX subscriptions.", gauge, aggSum)
@@ -100,6 +105,7 @@ var descs = []*desc{
 	linkConnected, linkState, linkReconnects, linkReceived, linkDecodeErrors,
 	linkPublished, linkDropped, linkEncodeErrors, linkPublishErrors, linkQueued,
 	familyInstances, familyMaxInstances, familyCreated, familyRefused, familyEvicted, familyRejected,
-	aimxAccepted, aimxRefused, aimxOpen, aimxRequests, aimxErrorReplies, aimxSubscriptions,
+	aimxAccepted, aimxRefused, aimxOpen, aimxUnauth, aimxEvicted, aimxHelloTimeouts, aimxAuthClosed, aimxAcceptRetries,
+	aimxRequests, aimxErrorReplies, aimxSubscriptions,
 	aimxEvents, aimxEventsDropped, aimxMalformed, aimxOversize, aimxAuthFailures,
 }

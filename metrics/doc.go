@@ -59,6 +59,11 @@
 //	aimdb_aimx_connections_accepted_total  counter  (Options.Server)
 //	aimdb_aimx_connections_refused_total   counter
 //	aimdb_aimx_connections_open            gauge
+//	aimdb_aimx_connections_unauthenticated gauge
+//	aimdb_aimx_connections_evicted_total   counter
+//	aimdb_aimx_hello_timeouts_total        counter
+//	aimdb_aimx_auth_closed_total           counter
+//	aimdb_aimx_accept_retries_total        counter
 //	aimdb_aimx_requests_total              counter
 //	aimdb_aimx_error_replies_total         counter
 //	aimdb_aimx_subscriptions_open          gauge

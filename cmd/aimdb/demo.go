@@ -235,14 +235,15 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 	}
 
 	// Browsers (over /ws) and AimX clients share the server's connections.
-	srv := aimx.NewServer(hub, &aimx.ServerOptions{Name: "aimdb demo", Logger: log.With("component", "aimx"), MaxConnections: 64})
+	// The server and the handler add their own "component" to the log.
+	srv := aimx.NewServer(hub, &aimx.ServerOptions{Name: "aimdb demo", Logger: log, MaxConnections: 64})
 	for _, l := range aimxLns {
 		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
 	}
 	// Serve adds the HTTP timeouts and, on loopback, refuses foreign
 	// Host names (DNS rebinding) on every route.
 	ws := websocket.NewHandler(srv, &websocket.HandlerOptions{
-		Logger:         log.With("component", "websocket"),
+		Logger:         log,
 		MaxConnections: 48,
 		AllowedHosts:   cfg.allowHosts,
 	})

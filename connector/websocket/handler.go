@@ -306,6 +306,7 @@ func (h *Handler) serve(ws *websocket.Conn, perms Permissions, remote string) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
 	c := newServerConn(ctx, h, ws, perms)
+	c.remote = remoteAddr(remote)
 	var wg sync.WaitGroup
 	if b := h.opts.Bus; b != nil {
 		b.add(c)

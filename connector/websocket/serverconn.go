@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 
@@ -27,6 +29,8 @@ type serverConn struct {
 	mu   sync.Mutex // guards subs
 	subs map[string]*busSub
 	busQ chan busValue
+
+	remote net.Addr // the client's; nil if unknown
 }
 
 // busSub is a client subscription that "ws://" topics may feed.
@@ -246,3 +250,16 @@ func (c *serverConn) busWriter() {
 
 // Close implements aimx.FrameConn.
 func (c *serverConn) Close() error { return c.ws.CloseNow() }
+
+// RemoteAddr returns the client's address, for the server's logs (the
+// optional method of aimx.FrameConn), or nil if it is unknown.
+func (c *serverConn) RemoteAddr() net.Addr { return c.remote }
+
+// remoteAddr parses an http.Request's RemoteAddr ("ip:port").
+func remoteAddr(s string) net.Addr {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
