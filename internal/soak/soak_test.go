@@ -80,7 +80,9 @@ func TestSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	srv := aimx.NewServer(db, nil)
+	// 20 subscribers, the stuck client and the good one: 22 authenticated
+	// connections, over the default cap of 16.
+	srv := aimx.NewServer(db, &aimx.ServerOptions{MaxConnections: 32})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
