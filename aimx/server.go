@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/internal/lograte"
 )
 
 // A Policy says what remote clients may change. The zero value is
@@ -151,7 +152,7 @@ type Server struct {
 
 	reg   registry // endpoints and start time, for instance.info
 	stats serverCounters
-	warns logLimiter
+	warns lograte.Limiter
 }
 
 // NewServer returns a server for db. A nil opts is the same as

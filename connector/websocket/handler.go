@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/internal/lograte"
 	"github.com/coder/websocket"
 )
 
@@ -180,6 +181,8 @@ type Handler struct {
 	muxOnce sync.Once
 	mux     *http.ServeMux
 
+	warns lograte.Limiter // upgrade warnings: one line per message every 10 s
+
 	mu      sync.Mutex
 	closed  bool
 	wg      sync.WaitGroup // one per served connection
@@ -267,7 +270,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	perms, err := h.opts.Auth(r)
 	if err != nil {
-		h.log.Warn("upgrade refused", "remote", r.RemoteAddr, "err", err)
+		h.warns.Warn(h.log, lograte.DefaultEvery, "upgrade refused", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
@@ -279,7 +282,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.clients.Load() >= int64(h.opts.MaxConnections) {
 		h.mu.Unlock()
-		h.log.Warn("upgrade refused: too many connections", "max", h.opts.MaxConnections)
+		h.warns.Warn(h.log, lograte.DefaultEvery, "upgrade refused: too many connections", "remote", r.RemoteAddr, "max", h.opts.MaxConnections)
 		http.Error(w, "too many connections", http.StatusServiceUnavailable)
 		return
 	}
@@ -295,7 +298,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		// Accept answered the request (403 for a foreign origin).
-		h.log.Warn("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		h.warns.Warn(h.log, lograte.DefaultEvery, "upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	ws.SetReadLimit(h.opts.MaxMessageSize)

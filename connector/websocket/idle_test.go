@@ -4,8 +4,14 @@
 package websocket_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,4 +65,51 @@ func TestIdleAimXSockets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpgradeRefusalLogs refuses 30 upgrades over MaxConnections and
+// checks that the log holds one line about them, naming the remote
+// address, not one per refusal.
+func TestUpgradeRefusalLogs(t *testing.T) {
+	var mu sync.Mutex
+	var out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &out}, nil))
+	h := startHub(t, nil, &websocket.HandlerOptions{MaxConnections: 1, Logger: log})
+	first, err := websocket.Dial(testCtx(t), h.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	for i := range 30 {
+		res, err := http.Get("http" + strings.TrimPrefix(h.url, "ws") + "?v=3.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("upgrade %d over the cap: HTTP %d; want 503", i, res.StatusCode)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var lines []string
+	for l := range strings.SplitSeq(out.String(), "\n") {
+		if strings.Contains(l, "too many connections") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "remote=127.0.0.1:") || !strings.Contains(lines[0], "suppressed=0") {
+		t.Fatalf("log lines about 30 refused upgrades:\n%s\nwant one, naming the remote address", strings.Join(lines, "\n"))
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
