@@ -441,6 +441,7 @@ func (c *Client) keepalive(conn FrameConn) {
 }
 
 func (c *Client) readLoop(conn FrameConn) {
+	var in interner // sub ids and topics repeat: parse them once
 	for {
 		b, err := conn.ReadFrame()
 		if err != nil {
@@ -448,7 +449,7 @@ func (c *Client) readLoop(conn FrameConn) {
 			return
 		}
 		c.lastIn.Store(time.Now().UnixNano())
-		f, err := ParseFrame(b)
+		f, err := parseFrame(b, &in)
 		if err != nil {
 			continue
 		}
