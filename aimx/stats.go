@@ -16,6 +16,9 @@ type ServerStats struct {
 	Malformed     uint64 // frames that did not parse, skipped
 	Oversize      uint64 // frames over MaxFrame, each closing its connection
 	AuthFailures  uint64 // hello requests with a wrong auth_token
+
+	// Slow clients (ServerOptions.WriteTimeout, MaxQueuedBytes).
+	SlowClosed uint64 // connections closed because the client did not take its frames within WriteTimeout
 }
 
 // serverCounters are updated with atomics by the sessions.
@@ -24,6 +27,8 @@ type serverCounters struct {
 	events, eventsDropped                     atomic.Uint64
 	malformed, oversize, authFailures         atomic.Uint64
 	subscriptions                             atomic.Int64
+
+	slowClosed atomic.Uint64
 }
 
 // Stats returns the server's counters. It is safe for concurrent use.
@@ -44,5 +49,7 @@ func (s *Server) Stats() ServerStats {
 		Malformed:     c.malformed.Load(),
 		Oversize:      c.oversize.Load(),
 		AuthFailures:  c.authFailures.Load(),
+
+		SlowClosed: c.slowClosed.Load(),
 	}
 }
