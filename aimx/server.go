@@ -60,8 +60,9 @@ const (
 	DefaultMaxSubscriptions = 32
 	DefaultEventQueue       = 256
 
-	DefaultWriteTimeout   = 10 * time.Second
-	DefaultMaxQueuedBytes = 4 << 20
+	DefaultMaxSubscribedRecords = 4096
+	DefaultWriteTimeout         = 10 * time.Second
+	DefaultMaxQueuedBytes       = 4 << 20
 )
 
 // ServerOptions configure a Server. The zero value is ready to use.
@@ -98,6 +99,13 @@ type ServerOptions struct {
 	// Instances and `aimdb instance list` find it.
 	Unlisted bool
 
+	// MaxSubscribedRecords caps the records one connection's
+	// subscriptions serve, counted over all of them (a record matched by
+	// two subscriptions counts twice). A sub that would exceed it is
+	// answered "denied"; a record added later that a growing wildcard
+	// subscription would serve beyond it is not served. Both are counted
+	// in ServerStats.RecordsOverCap. Default 4096.
+	MaxSubscribedRecords int
 	// WriteTimeout bounds each write to a connection that takes a write
 	// deadline (TCP, Unix sockets, a FrameConn with a SetWriteDeadline
 	// method), the wait of a reply for room in a full queue, and the
@@ -163,6 +171,9 @@ func NewServer(db *aimdb.DB, opts *ServerOptions) *Server {
 	}
 	if o.Logger == nil {
 		o.Logger = db.Logger()
+	}
+	if o.MaxSubscribedRecords <= 0 {
+		o.MaxSubscribedRecords = DefaultMaxSubscribedRecords
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = DefaultWriteTimeout

@@ -15,8 +15,8 @@ import (
 
 // session is one served connection. Its reader goroutine handles frames
 // in order, requests to completion; its writer goroutine writes what the
-// session queues (outQueue), in batches. Each
-// record it serves has a pump that feeds the queue with its events.
+// session queues (outQueue), in batches. Each subscription has one
+// goroutine that feeds the queue with its records' events.
 type session struct {
 	srv  *Server
 	conn FrameConn
@@ -33,6 +33,8 @@ type session struct {
 	closing bool   // run is waiting for wg: no more goroutines
 	growing int    // subscriptions that grow with new records
 	unwatch func() // cancels the DB.WatchRecords watcher, while growing > 0
+
+	subRecords int // guarded by mu: records the subscriptions serve, against MaxSubscribedRecords
 
 	slow atomic.Bool // counted in ServerStats.SlowClosed
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +78,179 @@ func startHub(t *testing.T, n, size int, opts *aimx.ServerOptions) *hub {
 		}
 	})
 	return h
+}
+
+// TestWildcardGoroutines opens wildcard subscriptions over many records,
+// and lets a family add as many again: the goroutines grow with the
+// subscriptions, not with the records they serve.
+func TestWildcardGoroutines(t *testing.T) {
+	const subs, records = 8, 200
+	h := startHub(t, records, 8, &aimx.ServerOptions{EventQueue: 1 << 16}) // no event dropped
+	c := servedConn(t, h.uds)
+	c.sync()
+	before := runtime.NumGoroutine()
+	for i := range subs {
+		c.send(fmt.Sprintf(`{"t":"sub","id":%d,"topic":"#"}`, i+1))
+	}
+	c.send(`{"t":"ping"}`)
+	for snaps, pong := 0, false; snaps < subs*records || !pong; {
+		switch f := c.recv(); {
+		case f == `{"t":"pong"}`:
+			pong = true
+		case strings.HasPrefix(f, `{"t":"snap"`):
+			snaps++
+		default:
+			t.Fatalf("unexpected %s", f)
+		}
+	}
+	afterSubs := runtime.NumGoroutine()
+	for i := range records {
+		if err := aimdb.Produce(h.db, famValue.Instance(fmt.Sprint(i)), "y"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := 0
+	for events < subs*records {
+		if f := c.recv(); strings.HasPrefix(f, `{"t":"event"`) {
+			events++
+		}
+	}
+	afterGrowth := runtime.NumGoroutine()
+	t.Logf("goroutines: %d before, %d with %d subscriptions over %d records, %d over %d records",
+		before, afterSubs, subs, records, afterGrowth, 2*records)
+	if limit := before + 2*subs + 8; afterSubs > limit || afterGrowth > limit {
+		t.Errorf("goroutines: %d before, %d after %d subscriptions of %d records, %d after %d more records; want at most %d",
+			before, afterSubs, subs, records, afterGrowth, records, limit)
+	}
+	for i := range subs {
+		c.send(fmt.Sprintf(`{"t":"unsub","sub":"%d"}`, i+1))
+	}
+	c.sync()
+	waitStats(t, h.srv, func(s aimx.ServerStats) bool { return s.Subscriptions == 0 })
+}
+
+// TestMaxSubscribedRecords checks the cap on the records one
+// connection's subscriptions serve: a sub over it is denied, and a
+// growing subscription stops adding records at it; both are counted.
+func TestMaxSubscribedRecords(t *testing.T) {
+	h := startHub(t, 4, 8, &aimx.ServerOptions{MaxSubscribedRecords: 10})
+	c := servedConn(t, h.tcp)
+	c.send(`{"t":"sub","id":1,"topic":"hub.#"}`) // 4
+	c.send(`{"t":"sub","id":2,"topic":"hub.*.value"}`)
+	c.send(`{"t":"sub","id":3,"topic":"#"}`) // 4 more: 12 > 10
+	c.send(`{"t":"sub","id":4,"topic":"hub.0.value"}`)
+	var denied []string
+	for _, f := range c.sync() {
+		if strings.HasPrefix(f, `{"t":"reply"`) {
+			denied = append(denied, f)
+		}
+	}
+	if want := []string{`{"t":"reply","id":3,"err":"denied"}`}; fmt.Sprint(denied) != fmt.Sprint(want) {
+		t.Errorf("replies %q, want %q", denied, want)
+	}
+	if got := h.srv.Stats().RecordsOverCap; got != 4 {
+		t.Errorf("RecordsOverCap %d, want 4", got)
+	}
+	// Nine served; "fam.#" grows by one instance, then refuses more.
+	c.send(`{"t":"sub","id":5,"topic":"fam.#"}`)
+	c.sync()
+	for i := range 3 {
+		if err := aimdb.Produce(h.db, famValue.Instance(fmt.Sprint(i)), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Events come when they come: sub 4's (its record's current value)
+	// at any time, fam.0's after its Produce.
+	for {
+		f := c.recv()
+		if strings.Contains(f, `"sub":"4"`) {
+			continue
+		}
+		if want := `{"t":"event","seq":1,"topic":"fam.0.value","sub":"5","data":"v"}`; f != want {
+			t.Errorf("fam.#: %s, want %s", f, want)
+		}
+		break
+	}
+	if got := h.srv.Stats().RecordsOverCap; got != 6 {
+		t.Errorf("RecordsOverCap %d, want 6", got)
+	}
+	// Records are released with their subscription.
+	c.send(`{"t":"unsub","sub":"1"}`)
+	c.send(`{"t":"sub","id":6,"topic":"hub.#"}`)
+	var snaps []string
+	for _, f := range c.sync() {
+		if strings.Contains(f, `"sub":"6"`) {
+			snaps = append(snaps, f)
+		}
+	}
+	if len(snaps) != 4 || !strings.Contains(snaps[3], `"last":true`) {
+		t.Errorf("sub after unsub: %q, want 4 snapshots", snaps)
+	}
+}
+
+// TestGrowingEviction: a growing subscription goes on serving a key
+// whose family instance was evicted and created again, in one seq.
+func TestGrowingEviction(t *testing.T) {
+	db := aimdb.New(nil)
+	fam, err := aimdb.RegisterFamily(db, famValue, aimdb.Latest(), aimdb.IdleEviction(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam.RemoteAccess(codec.JSON[string]{})
+	stop := aimdbtest.Start(t, db)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	a, b := net.Pipe()
+	srv := aimx.NewServer(db, &aimx.ServerOptions{Unlisted: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeStream(ctx, a, aimx.Lines) }()
+	defer func() {
+		b.Close()
+		cancel()
+		<-served
+	}()
+	r := aimx.NewFrameReader(b, aimx.Lines, 0)
+	send := func(s string) {
+		t.Helper()
+		if _, err := b.Write([]byte(s + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recv := func() string {
+		t.Helper()
+		b.SetReadDeadline(time.Now().Add(10 * time.Second))
+		f, err := r.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(f)
+	}
+	send(`{"t":"sub","id":1,"topic":"fam.*.value"}`)
+	send(`{"t":"ping"}`)
+	if f := recv(); f != `{"t":"pong"}` {
+		t.Fatalf("got %s, want pong", f)
+	}
+	key := famValue.Instance("a")
+	for i := 1; i <= 3; i++ {
+		if err := aimdb.Produce(db, key, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf(`{"t":"event","seq":%d,"topic":"fam.a.value","sub":"1","data":"%d"}`, i, i)
+		if f := recv(); f != want {
+			t.Fatalf("got %s, want %s", f, want)
+		}
+		// Wait for the eviction, then write again: a new instance.
+		waitFor(t, 10*time.Second, "eviction", func() bool {
+			return !slices.Contains(db.Keys(), key.Name())
+		})
+	}
+	if s := srv.Stats(); s.Subscriptions != 1 {
+		t.Errorf("stats %+v, want the subscription alive", s)
+	}
 }
 
 // TestSlowReaders: clients that ask for big replies and never read pin

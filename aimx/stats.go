@@ -17,8 +17,10 @@ type ServerStats struct {
 	Oversize      uint64 // frames over MaxFrame, each closing its connection
 	AuthFailures  uint64 // hello requests with a wrong auth_token
 
-	// Slow clients (ServerOptions.WriteTimeout, MaxQueuedBytes).
-	SlowClosed uint64 // connections closed because the client did not take its frames within WriteTimeout
+	// Slow clients and subscription bounds (ServerOptions.WriteTimeout,
+	// MaxQueuedBytes, MaxSubscribedRecords).
+	SlowClosed     uint64 // connections closed because the client did not take its frames within WriteTimeout
+	RecordsOverCap uint64 // records not served because of MaxSubscribedRecords: the matches of each sub refused for it, and each record a growing subscription did not add
 }
 
 // serverCounters are updated with atomics by the sessions.
@@ -28,7 +30,7 @@ type serverCounters struct {
 	malformed, oversize, authFailures         atomic.Uint64
 	subscriptions                             atomic.Int64
 
-	slowClosed atomic.Uint64
+	slowClosed, recordsOverCap atomic.Uint64
 }
 
 // Stats returns the server's counters. It is safe for concurrent use.
@@ -50,6 +52,7 @@ func (s *Server) Stats() ServerStats {
 		Oversize:      c.oversize.Load(),
 		AuthFailures:  c.authFailures.Load(),
 
-		SlowClosed: c.slowClosed.Load(),
+		SlowClosed:     c.slowClosed.Load(),
+		RecordsOverCap: c.recordsOverCap.Load(),
 	}
 }

@@ -9,7 +9,11 @@ import (
 	"github.com/aimdb-go/aimdb"
 )
 
-// A subscription is one sub: one pump per matched record, one seq.
+// A subscription is one sub. One goroutine serves it, whatever the
+// number of records it matches: the stream of each record notifies the
+// subscription when it may hold values (RemoteSubscription.Notify), and
+// the goroutine drains the ready streams into the session's queue,
+// numbering what it sends with the subscription's one seq.
 type subscription struct {
 	ss       *session
 	id       string
@@ -19,16 +23,43 @@ type subscription struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 
-	mu  sync.Mutex // orders seq and queueing across the pumps
-	seq uint64
+	seq uint64 // the snapshot's, then the goroutine's
+	ev  Frame  // the goroutine's event frame
+	buf []byte // the goroutine's encoding buffer
 
-	// Of a growing subscription. The watcher takes dmu, never mu,
-	// which is held while the snapshot waits for the writer.
-	dmu     sync.Mutex
-	recs    map[string]*served
-	started bool
-	pending []pending
+	bell chan struct{} // capacity 1: a stream became ready
+	done chan struct{} // closed when the goroutine ended
+
+	// mu guards the fields below. Notify functions (in producing
+	// goroutines) and the watcher take it. It is never held while
+	// calling a stream: a notify function may run under the lock of the
+	// stream's buffer.
+	mu     sync.Mutex
+	ready  []*stream // ready[head:] may hold values, each at most once
+	head   int
+	recs   map[string]*served // the records served, by key
+	closed bool               // the goroutine ended: records added later are closed at once
 }
+
+// A stream is one record's RemoteSubscription within a subscription.
+type stream struct {
+	sub    *subscription
+	key    string
+	st     *aimdb.RemoteSubscription
+	queued bool // in sub.ready; guarded by sub.mu
+}
+
+// served is a record a subscription serves under its key. Each counts
+// once against the session's MaxSubscribedRecords.
+type served struct {
+	id   uint32 // RecordID: a new instance under the same key has another
+	cur  *stream
+	next *stream // a new instance under the key, served once cur ended
+}
+
+// drainBatch is how many values the goroutine takes from one stream
+// before it turns to the next ready one.
+const drainBatch = 64
 
 func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 	id := strconv.FormatUint(f.ID, 10)
@@ -45,14 +76,19 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 
 	wildcard := IsWildcard(f.Topic)
 	subCtx, cancel := context.WithCancel(ctx)
-	sub := &subscription{ss: ss, id: id, pattern: f.Topic, wildcard: wildcard, ctx: subCtx, cancel: cancel}
+	sub := &subscription{
+		ss: ss, id: id, pattern: f.Topic, wildcard: wildcard, ctx: subCtx, cancel: cancel,
+		ev:   Frame{T: TagEvent, Sub: id},
+		bell: make(chan struct{}, 1),
+		done: make(chan struct{}),
+		recs: map[string]*served{},
+	}
 	if wildcard && ss.grows(f.Topic) {
 		// Watch before listing the keys, so that no record added
 		// meanwhile is missed; claim sorts out the ones seen twice.
 		sub.grows = true
-		sub.recs = map[string]*served{}
+		ss.addSub(sub)
 		ss.mu.Lock()
-		ss.subs[id] = sub
 		ss.watch()
 		ss.mu.Unlock()
 	}
@@ -81,11 +117,17 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 		}
 		recs = append(recs, r)
 	}
+	if !ss.reserve(len(recs)) {
+		ss.srv.stats.recordsOverCap.Add(uint64(len(recs)))
+		ss.srv.log.Debug("sub refused: MaxSubscribedRecords reached", "pattern", f.Topic,
+			"records", len(recs), "max", ss.srv.opts.MaxSubscribedRecords)
+		sub.finish()
+		return ss.replyErr(ctx, f.ID, CodeDenied)
+	}
 
-	// Take every subscription before the snapshot, so that nothing
-	// produced after the snapshot is missed.
-	streams := make([]*aimdb.RemoteSubscription, 0, len(recs))
-	kept := recs[:0]
+	// Take every stream before the snapshot, so that nothing produced
+	// after the snapshot is missed.
+	streams := make([]*stream, 0, len(recs))
 	for _, r := range recs {
 		subscribe := r.Subscribe
 		if wildcard {
@@ -95,62 +137,46 @@ func (ss *session) subscribe(ctx context.Context, f *Frame) error {
 		if err != nil {
 			continue
 		}
-		if sub.grows && !sub.claim(r.Key(), r.Metadata().RecordID) {
+		var rid uint32
+		if sub.grows {
+			rid = r.Metadata().RecordID
+		}
+		s := sub.newStream(r.Key(), st)
+		if !sub.claim(r.Key(), rid, s) {
 			st.Close() // the watcher serves it
 			continue
 		}
-		streams = append(streams, st)
-		kept = append(kept, r)
+		streams = append(streams, s)
 	}
-	recs = kept
-	ss.mu.Lock()
-	ss.subs[id] = sub
-	ss.mu.Unlock()
-	ss.srv.stats.subscriptions.Add(1)
-	fail := func(err error) error {
-		cancel()
-		closeAll(streams)
-		if sub.grows {
-			sub.abandon()
-		}
-		ss.dropSub(id, sub)
-		return err
+	ss.release(len(recs) - len(streams))
+	if !sub.grows {
+		ss.addSub(sub)
 	}
 	if ss.d.AckSubscribe {
 		if err := ss.queue(ctx, &Frame{T: TagSubscribed, Sub: id}, true); err != nil {
-			return fail(err)
+			sub.finish()
+			return err
 		}
 	}
 	if wildcard {
-		if err := sub.snapshot(ctx, recs, streams); err != nil {
-			return fail(err)
+		if err := sub.snapshot(ctx, streams); err != nil {
+			sub.finish()
+			return err
 		}
 	}
-	if sub.grows {
-		// It ends when unsubscribed or when the session ends, not when
-		// its records do: others may appear.
-		for i, st := range streams {
-			ss.wg.Go(func() { sub.pump(subCtx, recs[i].Key(), st) })
-		}
-		sub.start()
-		return nil
-	}
-	var pumps sync.WaitGroup
-	for i, st := range streams {
-		pumps.Add(1)
-		ss.wg.Go(func() {
-			defer pumps.Done()
-			sub.pump(subCtx, recs[i].Key(), st)
-		})
-	}
-	// When every pump has ended (records closed, or no match at all) the
-	// subscription is over and its id may be used again.
-	ss.wg.Go(func() {
-		pumps.Wait()
-		cancel()
-		ss.dropSub(id, sub)
-	})
+	// A growing subscription ends when unsubscribed or when the session
+	// ends, not when its records do: others may appear. Another ends
+	// when its last record closed, and its id may be used again.
+	ss.wg.Go(sub.serve)
 	return nil
+}
+
+// addSub registers sub under its id.
+func (ss *session) addSub(sub *subscription) {
+	ss.mu.Lock()
+	ss.subs[sub.id] = sub
+	ss.mu.Unlock()
+	ss.srv.stats.subscriptions.Add(1)
 }
 
 // dropSub forgets sub under id, unless id names another subscription
@@ -170,27 +196,104 @@ func (ss *session) dropSub(id string, sub *subscription) {
 	}
 }
 
-func closeAll(streams []*aimdb.RemoteSubscription) {
-	for _, st := range streams {
-		st.Close()
+// reserve counts n more records served by the session's subscriptions;
+// it reports false, counting nothing, when they would exceed
+// MaxSubscribedRecords.
+func (ss *session) reserve(n int) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.subRecords+n > ss.srv.opts.MaxSubscribedRecords {
+		return false
+	}
+	ss.subRecords += n
+	return true
+}
+
+// release uncounts n records reserved.
+func (ss *session) release(n int) {
+	if n == 0 {
+		return
+	}
+	ss.mu.Lock()
+	ss.subRecords -= n
+	ss.mu.Unlock()
+}
+
+// unsubscribe ends the subscription id. It returns once its goroutine
+// ended, so that a sub after it finds the records released.
+func (ss *session) unsubscribe(id string) {
+	ss.mu.Lock()
+	sub := ss.subs[id]
+	ss.mu.Unlock()
+	if sub != nil {
+		ss.dropSub(id, sub)
+		sub.cancel()
+		<-sub.done
 	}
 }
 
-// snapshot sends one snap per matched record that holds a value, seq
+// newStream makes st a stream of sub, notifying it. It must be called
+// before st is received from.
+func (sub *subscription) newStream(key string, st *aimdb.RemoteSubscription) *stream {
+	s := &stream{sub: sub, key: key, st: st}
+	st.Notify(s.notify)
+	return s
+}
+
+// notify queues s, once, and wakes the goroutine. It is the notify
+// function of s's RemoteSubscription: it runs in producing goroutines and
+// never blocks.
+func (s *stream) notify() {
+	sub := s.sub
+	sub.mu.Lock()
+	sub.queueLocked(s)
+	sub.mu.Unlock()
+	sub.wake()
+}
+
+// wake wakes the goroutine, without blocking.
+func (sub *subscription) wake() {
+	select {
+	case sub.bell <- struct{}{}:
+	default:
+	}
+}
+
+// queueLocked queues s unless it is queued; sub.mu is held.
+func (sub *subscription) queueLocked(s *stream) {
+	if !s.queued && !sub.closed {
+		s.queued = true
+		sub.ready = append(sub.ready, s)
+	}
+}
+
+// claim records that the subscription serves s under key; it reports
+// false when it serves that key already (the watcher got there first).
+// s is queued, so that its first receive arms it.
+func (sub *subscription) claim(key string, id uint32, s *stream) bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if _, ok := sub.recs[key]; ok || sub.closed {
+		return false
+	}
+	sub.recs[key] = &served{id: id, cur: s}
+	sub.queueLocked(s)
+	return true
+}
+
+// snapshot sends one snap per stream whose record holds a value, seq
 // 1..N, the last one flagged. Each snapshot is the first value of the
-// record's subscription (SubscribeLatest), so that nothing produced
-// meanwhile is missed or sent twice.
-func (sub *subscription) snapshot(ctx context.Context, recs []*aimdb.RemoteRecord, streams []*aimdb.RemoteSubscription) error {
+// record's stream (SubscribeLatest), so that nothing produced meanwhile
+// is missed or sent twice. It runs before the goroutine starts.
+func (sub *subscription) snapshot(ctx context.Context, streams []*stream) error {
 	var snaps []Frame
-	for i, r := range recs {
-		data, _, err := streams[i].TryRecv()
+	for _, s := range streams {
+		data, _, err := s.st.TryRecv()
 		if err != nil {
 			continue
 		}
-		snaps = append(snaps, Frame{T: TagSnap, Topic: r.Key(), Sub: sub.id, Data: data})
+		snaps = append(snaps, Frame{T: TagSnap, Topic: s.key, Sub: sub.id, Data: data})
 	}
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
 	for i := range snaps {
 		sub.seq++
 		snaps[i].Seq = sub.seq
@@ -202,59 +305,148 @@ func (sub *subscription) snapshot(ctx context.Context, recs []*aimdb.RemoteRecor
 	return nil
 }
 
-// pump sends the values of st as events until ctx ends or the record
-// closes, then closes st. A growing subscription continues with a new
-// instance under the same key.
-func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteSubscription) {
-	defer func() { st.Close() }()
-	f := Frame{T: TagEvent, Sub: sub.id}
-	var buf []byte // the queue copies each event
-	if sub.wildcard {
-		f.Topic = key
-	}
+// serve is the subscription's goroutine: it drains the ready streams
+// until the subscription is cancelled or, unless it grows, its last
+// record closed.
+func (sub *subscription) serve() {
+	defer close(sub.done)
+	defer sub.finish()
 	for {
-		data, missed, err := st.Recv(ctx)
-		if err != nil {
-			if errors.Is(err, aimdb.ErrClosed) || ctx.Err() != nil {
-				if next := sub.ended(ctx, key, err); next != nil {
-					st.Close()
-					st = next
-					continue
-				}
+		s, more := sub.pop()
+		if s == nil {
+			if !more {
 				return
 			}
-			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
-			continue
+			select {
+			case <-sub.bell:
+				continue
+			case <-sub.ctx.Done():
+				return
+			}
 		}
-		f.Data = data
-		sub.mu.Lock()
-		if ctx.Err() != nil { // unsubscribed while the value was taken
-			sub.mu.Unlock()
-			sub.ended(ctx, key, ctx.Err())
+		if sub.ctx.Err() != nil {
 			return
 		}
-		sub.seq += missed + 1
-		f.Seq = sub.seq
-		b, err := f.AppendJSON(buf[:0])
-		if cap(b) <= keepBuf {
-			buf = b[:0]
-		}
-		if err != nil {
-			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
-		} else if !sub.ss.out.pushEvent(b) {
-			// Dropped: the client sees the gap in seq.
-			sub.ss.srv.stats.eventsDropped.Add(1)
-		}
-		sub.mu.Unlock()
+		sub.drain(s)
 	}
 }
 
-func (ss *session) unsubscribe(id string) {
-	ss.mu.Lock()
-	sub := ss.subs[id]
-	ss.mu.Unlock()
-	if sub != nil {
-		ss.dropSub(id, sub)
-		sub.cancel()
+// pop returns the next ready stream, or nil and whether the
+// subscription may still receive.
+func (sub *subscription) pop() (*stream, bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.head == len(sub.ready) {
+		sub.ready, sub.head = sub.ready[:0], 0
+		return nil, sub.grows || len(sub.recs) > 0
 	}
+	s := sub.ready[sub.head]
+	sub.ready[sub.head] = nil
+	sub.head++
+	if sub.head >= 64 && 2*sub.head >= len(sub.ready) {
+		// Never empty for long: move the pending ones to the front.
+		n := copy(sub.ready, sub.ready[sub.head:])
+		clear(sub.ready[n:])
+		sub.ready, sub.head = sub.ready[:n], 0
+	}
+	s.queued = false
+	return s, true
+}
+
+// drain sends the values of s as events, at most drainBatch, and
+// queues s again if it may hold more.
+func (sub *subscription) drain(s *stream) {
+	for range drainBatch {
+		data, missed, err := s.st.TryRecv()
+		switch {
+		case err == nil:
+			sub.event(s.key, data, missed)
+		case errors.Is(err, aimdb.ErrEmpty):
+			return // armed: the next value notifies
+		case errors.Is(err, aimdb.ErrClosed):
+			sub.ended(s)
+			return
+		default:
+			sub.ss.srv.log.Warn("subscription: skipping a value", "record", s.key, "err", err)
+		}
+	}
+	sub.mu.Lock()
+	sub.queueLocked(s)
+	sub.mu.Unlock()
+}
+
+// event queues one value as an event. A value the queue has no room for
+// is dropped and counted; its seq is skipped, so the client sees the gap.
+func (sub *subscription) event(key string, data []byte, missed uint64) {
+	sub.seq += missed + 1
+	f := &sub.ev
+	f.Seq, f.Data = sub.seq, data
+	if sub.wildcard {
+		f.Topic = key
+	}
+	b, err := f.AppendJSON(sub.buf[:0])
+	if cap(b) <= keepBuf {
+		sub.buf = b[:0]
+	}
+	if err != nil {
+		sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
+		return
+	}
+	if !sub.ss.out.pushEvent(b) {
+		sub.ss.srv.stats.eventsDropped.Add(1)
+	}
+}
+
+// ended is called when the stream s closed: its record was closed, or
+// evicted. A growing subscription continues with a new instance under the
+// same key if the watcher found one.
+func (sub *subscription) ended(s *stream) {
+	release := false
+	var next *aimdb.RemoteSubscription
+	sub.mu.Lock()
+	if r := sub.recs[s.key]; r != nil && r.cur == s {
+		if r.next != nil && sub.ctx.Err() == nil {
+			r.cur, r.next = r.next, nil
+			sub.queueLocked(r.cur)
+		} else {
+			if r.next != nil {
+				next = r.next.st
+			}
+			delete(sub.recs, s.key)
+			release = true
+		}
+	}
+	sub.mu.Unlock()
+	s.st.Close()
+	if next != nil {
+		next.Close()
+	}
+	if release {
+		sub.ss.release(1)
+	}
+}
+
+// finish ends the subscription: it closes every stream, releases its
+// records and forgets it. It runs once, when the goroutine ends or when
+// the subscription fails before its goroutine started.
+func (sub *subscription) finish() {
+	sub.cancel()
+	sub.mu.Lock()
+	sub.closed = true
+	var sts []*aimdb.RemoteSubscription
+	for _, r := range sub.recs {
+		sts = append(sts, r.cur.st)
+		if r.next != nil {
+			sts = append(sts, r.next.st)
+		}
+	}
+	n := len(sub.recs)
+	sub.recs = map[string]*served{}
+	sub.ready, sub.head = nil, 0
+	sub.mu.Unlock()
+	for _, st := range sts {
+		st.Close()
+	}
+	sub.ss.release(n)
+	sub.ss.dropSub(sub.id, sub)
 }
