@@ -82,9 +82,9 @@ type ServerOptions struct {
 	// closes its connection. Default 64 KiB (COBS: an 8 KiB run without
 	// a delimiter is dropped instead).
 	MaxFrame int
-	// EventQueue is the number of events a connection buffers for its
-	// writer. When it is full, events are dropped; the client sees the
-	// loss as a gap in seq. Default 256.
+	// EventQueue is the number of events a connection queues for its
+	// writer, besides the batch being written. When it is full, events
+	// are dropped; the client sees the loss as a gap in seq. Default 256.
 	EventQueue int
 	// Query answers record.query. Without it, record.query is answered
 	// "internal", as AimDB does when no persistence is configured.
