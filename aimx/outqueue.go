@@ -75,12 +75,13 @@ func (q *outQueue) appendLocked(frame []byte, sub bool) {
 }
 
 // pushEvent queues an event without blocking. It reports false, and
-// queues nothing, when the queue is over its budget or its event cap, or
-// the session is ending.
+// queues nothing, when the queue is over its budget or its event cap, the
+// session is ending, or a frame that must not be lost waits for room:
+// events give way, so that a flood cannot starve a reply.
 func (q *outQueue) pushEvent(frame []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || q.err != nil || q.events >= q.maxEvents || !q.fits(len(frame)) {
+	if q.closed || q.err != nil || q.waiting || q.events >= q.maxEvents || !q.fits(len(frame)) {
 		return false
 	}
 	q.events++

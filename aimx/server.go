@@ -116,8 +116,9 @@ type ServerOptions struct {
 	// MaxQueuedBytes caps the bytes of the frames a connection has
 	// queued for its writer, including the batch being written. An event
 	// over it is dropped (the client sees a gap in seq); a reply over it
-	// waits, for at most WriteTimeout. A single frame larger than the cap
-	// is sent when nothing else is queued. Default 4 MiB.
+	// waits, for at most WriteTimeout, and events are dropped while it
+	// waits. A single frame larger than the cap is sent when nothing else
+	// is queued. Default 4 MiB.
 	MaxQueuedBytes int
 }
 

@@ -379,3 +379,42 @@ func TestBigReplies(t *testing.T) {
 		})
 	}
 }
+
+// TestReplyAmidFlood: a reply larger than the queue's budget reaches a
+// client that reads while a flood of events keeps its queue busy.
+func TestReplyAmidFlood(t *testing.T) {
+	h := startHub(t, 1000, 100, &aimx.ServerOptions{MaxQueuedBytes: 16 << 10, WriteTimeout: 5 * time.Second})
+	c := dialRaw(t, h.tcp)
+	c.send(`{"t":"sub","id":1,"topic":"fam.#"}`)
+	c.sync()
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			aimdb.Produce(h.db, famValue.Instance(fmt.Sprint(i%50)), strings.Repeat("y", 200))
+		}
+	}()
+	defer func() { close(stop); <-flooded }()
+	for id := 2; id <= 6; id++ {
+		c.send(fmt.Sprintf(`{"t":"req","id":%d,"method":"record.list","params":{"detail":true}}`, id))
+		for {
+			f := c.recv()
+			if strings.HasPrefix(f, `{"t":"event"`) {
+				continue
+			}
+			if want := fmt.Sprintf(`{"t":"reply","id":%d,"ok":[`, id); !strings.HasPrefix(f, want) {
+				t.Fatalf("got %.80s, want %s…", f, want)
+			}
+			break
+		}
+	}
+	if s := h.srv.Stats(); s.SlowClosed != 0 || s.Events == 0 {
+		t.Errorf("stats %+v, want events and no slow close", s)
+	}
+}
