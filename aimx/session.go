@@ -88,6 +88,9 @@ func (ss *session) run(parent context.Context) error {
 		werr = <-writerDone
 	}
 	ss.conn.Close()
+	if errors.Is(err, errPeerGone) && !isTimeout(werr) {
+		werr = nil // a write that failed because the peer hung up
+	}
 	if errors.Is(err, errPeerGone) || parent.Err() != nil {
 		err = nil
 	}

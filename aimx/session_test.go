@@ -418,3 +418,33 @@ func TestReplyAmidFlood(t *testing.T) {
 		t.Errorf("stats %+v, want events and no slow close", s)
 	}
 }
+
+// TestHangUpIsNotAnError: a peer that hangs up while its events are
+// being written ends ServeStream without an error, whichever of the
+// reader and the writer notices first.
+func TestHangUpIsNotAnError(t *testing.T) {
+	f := startFixture(t, nil)
+	for range 20 {
+		a, b := net.Pipe()
+		srv := aimx.NewServer(f.db, &aimx.ServerOptions{Unlisted: true})
+		served := make(chan error, 1)
+		go func() { served <- srv.ServeStream(context.Background(), a, aimx.Lines) }()
+		if _, err := b.Write([]byte(`{"t":"sub","id":1,"topic":"sensors.temp"}` + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the subscription", func() bool { return srv.Stats().Subscriptions == 1 })
+		for i := range 50 {
+			f.temp.Produce(Temp{float64(i)})
+		}
+		waitFor(t, 10*time.Second, "an event in the writer", func() bool { return srv.Stats().Events > 0 })
+		b.Close()
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("ServeStream after the peer hung up: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("ServeStream did not return after the peer hung up")
+		}
+	}
+}
