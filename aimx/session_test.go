@@ -258,7 +258,7 @@ func TestGrowingEviction(t *testing.T) {
 // and counted, while another client is served all along.
 func TestSlowReaders(t *testing.T) {
 	const slow = 6
-	h := startHub(t, 2000, 100, &aimx.ServerOptions{WriteTimeout: 3 * time.Second, MaxQueuedBytes: 256 << 10})
+	h := startHub(t, 2000, 100, &aimx.ServerOptions{WriteTimeout: 5 * time.Second, MaxQueuedBytes: 256 << 10})
 	ctx := testCtx(t)
 	good := dial(t, h.tcp, nil)
 	var ms runtime.MemStats
@@ -274,7 +274,7 @@ func TestSlowReaders(t *testing.T) {
 	}
 	// Wait until the server stops taking their requests: it cannot write.
 	var last uint64
-	for stable := 0; stable < 5; {
+	for stable := 0; stable < 8; {
 		time.Sleep(50 * time.Millisecond)
 		if n := h.srv.Stats().Requests; n == last {
 			stable++
@@ -289,14 +289,14 @@ func TestSlowReaders(t *testing.T) {
 	if _, err := good.Get(ctx, "hub.1.value"); err != nil {
 		t.Errorf("record.get of the good client: %v", err)
 	}
-	if pinned > 36<<20 {
+	if pinned > 40<<20 {
 		t.Errorf("%d clients that do not read pin %d MiB", slow, pinned>>20)
 	}
 	waitFor(t, 20*time.Second, "the slow clients disconnected", func() bool {
 		s := h.srv.Stats()
 		return s.Open == 1 && s.SlowClosed == slow
 	})
-	if _, err := good.Get(ctx, "hub.1.value"); err != nil {
+	if _, err := good.Get(testCtx(t), "hub.1.value"); err != nil {
 		t.Errorf("record.get of the good client after: %v", err)
 	}
 }
