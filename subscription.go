@@ -102,13 +102,14 @@ func (s *Subscription[T]) tryRecvArm() (T, error) {
 // reader that fell behind during a batch gets the values up to the gap
 // with a nil error and the *LagError from the next call.
 func (s *Subscription[T]) RecvBatch(ctx context.Context, dst []T) ([]T, error) {
+	end := len(dst) + max(cap(dst)-len(dst), 1)
 	v, err := s.Recv(ctx)
 	if err != nil {
 		return dst, err
 	}
 	dst = append(dst, v)
 	n := int64(1)
-	for len(dst) < cap(dst) {
+	for len(dst) < end {
 		v, missed, err := s.r.TryRecv()
 		if err != nil {
 			if err == buffer.ErrLagged {

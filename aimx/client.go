@@ -465,6 +465,7 @@ func (c *Client) keepalive(conn FrameConn) {
 }
 
 func (c *Client) readLoop(conn FrameConn) {
+	var in interner // sub ids and topics repeat: parse them once
 	for {
 		b, err := conn.ReadFrame()
 		if err != nil {
@@ -472,7 +473,7 @@ func (c *Client) readLoop(conn FrameConn) {
 			return
 		}
 		c.lastIn.Store(time.Now().UnixNano())
-		f, err := ParseFrame(b)
+		f, err := parseFrame(b, &in)
 		if err != nil {
 			continue
 		}

@@ -1,8 +1,6 @@
 package aimx
 
 import (
-	"context"
-	"errors"
 	"strings"
 
 	"github.com/aimdb-go/aimdb"
@@ -12,7 +10,8 @@ import (
 // instance of a record family grows. The session watches the records the
 // DB adds (DB.WatchRecords), one watcher for all its growing
 // subscriptions, and serves each new record that matches within the
-// subscription that matched it: same sub id, the same seq.
+// subscription that matched it: same sub id, the same seq, the same
+// goroutine.
 
 // grows reports whether a wildcard pattern can match an instance of a
 // registered family, that is whether records it matches may appear later.
@@ -80,8 +79,8 @@ func (ss *session) unwatchOne() {
 }
 
 // added is the session's DB.WatchRecords callback. It runs before the
-// record's first value is stored, so the subscriptions it takes see
-// every value. It does not block.
+// record's first value is stored, so the streams it takes see every
+// value. It does not block.
 func (ss *session) added(key string) {
 	ss.mu.Lock()
 	if ss.closing {
@@ -98,7 +97,7 @@ func (ss *session) added(key string) {
 		ss.mu.Unlock()
 		return
 	}
-	ss.wg.Add(1) // before run waits: the pumps started below are waited for
+	ss.wg.Add(1) // before run waits: run returns after the streams taken below are handed over
 	ss.mu.Unlock()
 	defer ss.wg.Done()
 	if !ss.readable(key) {
@@ -118,103 +117,41 @@ func (ss *session) added(key string) {
 	}
 }
 
-// A pending record is one a growing subscription serves once it started.
-type pending struct {
-	key string
-	st  *aimdb.RemoteSubscription
-}
-
-// served is a record a growing subscription serves under its key.
-type served struct {
-	id   uint32 // RecordID: a new instance under the same key has another
-	next *aimdb.RemoteSubscription
-}
-
 // add serves a record found by the watcher. A record the subscription
 // serves already is skipped; a new instance under the key of one that is
-// being evicted is served after it.
+// being evicted is served after it. A new record beyond the session's
+// MaxSubscribedRecords is not served, and counted.
 func (sub *subscription) add(key string, id uint32, st *aimdb.RemoteSubscription) {
-	sub.dmu.Lock()
-	defer sub.dmu.Unlock()
-	if sub.ctx.Err() != nil {
-		st.Close()
-		return
-	}
-	if s, ok := sub.recs[key]; ok {
-		if s.id == id {
-			st.Close()
-			return
+	s := sub.newStream(key, st)
+	var drop *aimdb.RemoteSubscription
+	over := false
+	sub.mu.Lock()
+	r, ok := sub.recs[key]
+	switch {
+	case sub.closed:
+		drop = st
+	case ok && r.id == id:
+		drop = st
+	case ok:
+		if r.next != nil {
+			drop = r.next.st
 		}
-		if s.next != nil {
-			s.next.Close()
-		}
-		s.id, s.next = id, st
+		r.id, r.next = id, s
+	case !sub.ss.reserve(1):
+		drop, over = st, true
+	default:
+		sub.recs[key] = &served{id: id, cur: s}
+		sub.queueLocked(s)
+	}
+	sub.mu.Unlock()
+	if drop != nil {
+		drop.Close()
+	}
+	if over {
+		sub.ss.srv.stats.recordsOverCap.Add(1)
+		sub.ss.srv.log.Debug("subscription: record not served: MaxSubscribedRecords reached",
+			"pattern", sub.pattern, "record", key, "max", sub.ss.srv.opts.MaxSubscribedRecords)
 		return
 	}
-	sub.recs[key] = &served{id: id}
-	if !sub.started {
-		sub.pending = append(sub.pending, pending{key, st})
-		return
-	}
-	sub.ss.wg.Go(func() { sub.pump(sub.ctx, key, st) })
-}
-
-// claim records that the initial scan serves the record r under key; it
-// reports false when the watcher got there first.
-func (sub *subscription) claim(key string, id uint32) bool {
-	sub.dmu.Lock()
-	defer sub.dmu.Unlock()
-	if _, ok := sub.recs[key]; ok {
-		return false
-	}
-	sub.recs[key] = &served{id: id}
-	return true
-}
-
-// start starts the pumps of the records the watcher found while the
-// subscription was being set up.
-func (sub *subscription) start() {
-	sub.dmu.Lock()
-	defer sub.dmu.Unlock()
-	sub.started = true
-	for _, p := range sub.pending {
-		sub.ss.wg.Go(func() { sub.pump(sub.ctx, p.key, p.st) })
-	}
-	sub.pending = nil
-}
-
-// abandon closes the streams of a growing subscription that never
-// started.
-func (sub *subscription) abandon() {
-	sub.dmu.Lock()
-	defer sub.dmu.Unlock()
-	for _, p := range sub.pending {
-		p.st.Close()
-	}
-	sub.pending = nil
-}
-
-// ended is called when the pump of key stops receiving, with the error
-// that stopped it. It returns the stream of a new instance under the
-// same key to continue with, or nil.
-func (sub *subscription) ended(ctx context.Context, key string, err error) *aimdb.RemoteSubscription {
-	if !sub.grows {
-		return nil
-	}
-	sub.dmu.Lock()
-	defer sub.dmu.Unlock()
-	s := sub.recs[key]
-	if s == nil {
-		return nil
-	}
-	if s.next != nil && ctx.Err() == nil && errors.Is(err, aimdb.ErrClosed) {
-		next := s.next
-		s.next = nil
-		return next
-	}
-	if s.next != nil {
-		s.next.Close()
-	}
-	delete(sub.recs, key)
-	return nil
+	sub.wake()
 }

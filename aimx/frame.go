@@ -98,38 +98,28 @@ func malformed(format string, args ...any) error {
 	return &FrameError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// wireFrame is the decoding shape: pointers tell absent fields from zero
-// values.
-type wireFrame struct {
-	T       *string         `json:"t"`
-	ID      *uint64         `json:"id"`
-	Seq     *uint64         `json:"seq"`
-	Last    bool            `json:"last"`
-	Method  *string         `json:"method"`
-	Topic   *string         `json:"topic"`
-	Sub     *string         `json:"sub"`
-	Params  json.RawMessage `json:"params"`
-	Payload json.RawMessage `json:"payload"`
-	Data    json.RawMessage `json:"data"`
-	OK      json.RawMessage `json:"ok"`
-	Err     *string         `json:"err"`
-	Reason  string          `json:"reason"`
-	Message string          `json:"message"`
-}
-
 // ParseFrame decodes one frame. Unknown fields are ignored. It fails with
 // an error matching ErrMalformed for invalid JSON, a missing or unknown
 // tag, or a missing required field; peers skip such frames and keep the
 // connection.
-func ParseFrame(b []byte) (Frame, error) {
-	var w wireFrame
-	if err := json.Unmarshal(b, &w); err != nil {
-		return Frame{}, malformed("%v", err)
+func ParseFrame(b []byte) (Frame, error) { return parseFrame(b, nil) }
+
+// parseFrame is ParseFrame, with the strings of the frame taken from in
+// when it is not nil.
+func parseFrame(b []byte, in *interner) (Frame, error) {
+	var w wireFields
+	if !w.scan(b, in) {
+		// Escapes, non-ASCII strings, null values, keys that differ from
+		// a field's name only in case, errors: encoding/json decides.
+		w = wireFields{}
+		if err := w.unmarshal(b); err != nil {
+			return Frame{}, malformed("%v", err)
+		}
 	}
-	if w.T == nil {
+	if !w.hasT {
 		return Frame{}, malformed(`no "t"`)
 	}
-	f := Frame{T: *w.T, Last: w.Last, Params: w.Params, Payload: w.Payload, Data: w.Data, OK: w.OK}
+	f := Frame{T: w.t, Last: w.last, Params: w.params, Payload: w.payload, Data: w.data, OK: w.ok}
 	need := func(ok bool, field string) error {
 		if !ok {
 			return malformed("%s frame without %q", f.T, field)
@@ -139,29 +129,29 @@ func ParseFrame(b []byte) (Frame, error) {
 	var err error
 	switch f.T {
 	case TagReq:
-		err = errors.Join(need(w.ID != nil, "id"), need(w.Method != nil, "method"))
+		err = errors.Join(need(w.hasID, "id"), need(w.hasMethod, "method"))
 		if len(f.Params) == 0 {
 			f.Params = json.RawMessage("null")
 		}
 	case TagReply:
-		err = need(w.ID != nil, "id")
-		if err == nil && len(w.OK) == 0 && w.Err == nil {
+		err = need(w.hasID, "id")
+		if err == nil && len(w.ok) == 0 && !w.hasErr {
 			err = malformed(`reply frame without "ok" or "err"`)
 		}
-		if len(w.OK) == 0 && w.Err != nil {
-			f.Err = *w.Err // "ok" wins when both are present
-			f.Reason, f.Message = w.Reason, w.Message
+		if len(w.ok) == 0 && w.hasErr {
+			f.Err = w.err // "ok" wins when both are present
+			f.Reason, f.Message = w.reason, w.message
 		}
 	case TagSub:
-		err = errors.Join(need(w.ID != nil, "id"), need(w.Topic != nil, "topic"))
+		err = errors.Join(need(w.hasID, "id"), need(w.hasTopic, "topic"))
 	case TagSubscribed, TagUnsub:
-		err = need(w.Sub != nil, "sub")
+		err = need(w.hasSub, "sub")
 	case TagEvent:
-		err = errors.Join(need(w.Seq != nil, "seq"), need(w.Sub != nil, "sub"), need(len(w.Data) > 0, "data"))
+		err = errors.Join(need(w.hasSeq, "seq"), need(w.hasSub, "sub"), need(len(w.data) > 0, "data"))
 	case TagSnap:
-		err = errors.Join(need(w.Seq != nil, "seq"), need(w.Sub != nil, "sub"), need(w.Topic != nil, "topic"), need(len(w.Data) > 0, "data"))
+		err = errors.Join(need(w.hasSeq, "seq"), need(w.hasSub, "sub"), need(w.hasTopic, "topic"), need(len(w.data) > 0, "data"))
 	case TagWrite:
-		err = errors.Join(need(w.Topic != nil, "topic"), need(len(w.Payload) > 0, "payload"))
+		err = errors.Join(need(w.hasTopic, "topic"), need(len(w.payload) > 0, "payload"))
 	case TagPing, TagPong:
 	default:
 		return Frame{}, malformed("unknown tag %q", f.T)
@@ -169,21 +159,7 @@ func ParseFrame(b []byte) (Frame, error) {
 	if err != nil {
 		return Frame{}, err
 	}
-	if w.ID != nil {
-		f.ID = *w.ID
-	}
-	if w.Seq != nil {
-		f.Seq = *w.Seq
-	}
-	if w.Method != nil {
-		f.Method = *w.Method
-	}
-	if w.Topic != nil {
-		f.Topic = *w.Topic
-	}
-	if w.Sub != nil {
-		f.Sub = *w.Sub
-	}
+	f.ID, f.Seq, f.Method, f.Topic, f.Sub = w.id, w.seq, w.method, w.topic, w.sub
 	return f, nil
 }
 
@@ -275,6 +251,9 @@ func (f *Frame) AppendJSON(dst []byte) ([]byte, error) {
 
 // appendRaw appends one raw JSON value, compacting it if it spans lines.
 func appendRaw(dst []byte, v []byte, name string) ([]byte, error) {
+	if oneLine(v) {
+		return append(dst, v...), nil
+	}
 	if !json.Valid(v) {
 		return dst, malformed("%q is not a single JSON value", name)
 	}

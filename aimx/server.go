@@ -2,6 +2,7 @@ package aimx
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +63,10 @@ const (
 	DefaultHelloTimeout       = 10 * time.Second
 	DefaultMaxSubscriptions   = 32
 	DefaultEventQueue         = 256
+
+	DefaultMaxSubscribedRecords = 4096
+	DefaultWriteTimeout         = 10 * time.Second
+	DefaultMaxQueuedBytes       = 4 << 20
 )
 
 // ServerOptions configure a Server. The zero value is ready to use.
@@ -98,9 +103,9 @@ type ServerOptions struct {
 	// closes its connection. Default 64 KiB (COBS: an 8 KiB run without
 	// a delimiter is dropped instead).
 	MaxFrame int
-	// EventQueue is the number of events a connection buffers for its
-	// writer. When it is full, events are dropped; the client sees the
-	// loss as a gap in seq. Default 256.
+	// EventQueue is the number of events a connection queues for its
+	// writer, besides the batch being written. When it is full, events
+	// are dropped; the client sees the loss as a gap in seq. Default 256.
 	EventQueue int
 	// Query answers record.query. Without it, record.query is answered
 	// "internal", as AimDB does when no persistence is configured.
@@ -117,6 +122,28 @@ type ServerOptions struct {
 	// By default each listener is registered while it is served, so that
 	// Instances and `aimdb instance list` find it.
 	Unlisted bool
+
+	// MaxSubscribedRecords caps the records one connection's
+	// subscriptions serve, counted over all of them (a record matched by
+	// two subscriptions counts twice). A sub that would exceed it is
+	// answered "denied"; a record added later that a growing wildcard
+	// subscription would serve beyond it is not served. Both are counted
+	// in ServerStats.RecordsOverCap. Default 4096.
+	MaxSubscribedRecords int
+	// WriteTimeout bounds each write to a connection that takes a write
+	// deadline (TCP, Unix sockets, a FrameConn with a SetWriteDeadline
+	// method), the wait of a reply for room in a full queue, and the
+	// writing of the replies still queued when a client half-closed. A
+	// client that does not take its frames within it is disconnected and
+	// counted in ServerStats.SlowClosed. Default 10 s.
+	WriteTimeout time.Duration
+	// MaxQueuedBytes caps the bytes of the frames a connection has
+	// queued for its writer, including the batch being written. An event
+	// over it is dropped (the client sees a gap in seq); a reply over it
+	// waits, for at most WriteTimeout, and events are dropped while it
+	// waits. A single frame larger than the cap is sent when nothing else
+	// is queued. Default 4 MiB.
+	MaxQueuedBytes int
 }
 
 // QueryParams are the parameters of record.query.
@@ -180,6 +207,15 @@ func NewServer(db *aimdb.DB, opts *ServerOptions) *Server {
 	if o.Logger == nil {
 		o.Logger = db.Logger()
 	}
+	if o.MaxSubscribedRecords <= 0 {
+		o.MaxSubscribedRecords = DefaultMaxSubscribedRecords
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
 	return &Server{db: db, opts: o, log: o.Logger.With("component", "aimx"), reg: registry{started: time.Now()}}
 }
 
@@ -198,6 +234,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, f Framing) error {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	// Close again before returning: it waits for a Close that the
+	// AfterFunc started, so that a Unix socket is gone from its path by
+	// the time Serve returns and a new listener there stays.
+	defer ln.Close()
 	defer s.listed(ln)()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -314,7 +354,10 @@ const (
 //	RemoteAddr() net.Addr
 //
 // that returns the peer's address: logs name it, and HelloTimeout and
-// MaxUnauthenticated apply only to connections that have the method.
+// MaxUnauthenticated apply only to connections that have the method. A
+// server gives a FrameConn that also has a method
+// SetWriteDeadline(time.Time) error a deadline of
+// ServerOptions.WriteTimeout before each batch of writes.
 type FrameConn interface {
 	ReadFrame() ([]byte, error)
 	WriteFrame(p []byte) error
@@ -328,13 +371,65 @@ type streamConn struct {
 	buf []byte
 }
 
+// streamChunk is the size from which a streamConn writes what it has
+// framed of a batch: a batch takes one write per streamChunk bytes.
+const streamChunk = 64 << 10
+
 func (c *streamConn) ReadFrame() ([]byte, error) { return c.r.ReadFrame() }
-func (c *streamConn) WriteFrame(p []byte) error {
-	c.buf = AppendFrame(c.buf[:0], c.f, p)
-	_, err := c.rw.Write(c.buf)
+func (c *streamConn) WriteFrame(p []byte) error  { return c.writeFrames([][]byte{p}) }
+func (c *streamConn) Close() error               { return c.rw.Close() }
+
+// writeFrames frames the frames into one buffer and writes it, in
+// chunks of about streamChunk bytes. A frame of streamChunk bytes or more
+// is written from where it is, with its framing around it, not copied.
+func (c *streamConn) writeFrames(frames [][]byte) error {
+	buf := c.buf[:0]
+	var err error
+	for _, p := range frames {
+		if len(p) >= streamChunk && c.f != COBS {
+			if len(buf) > 0 {
+				if _, err = c.rw.Write(buf); err != nil {
+					break
+				}
+				buf = buf[:0]
+			}
+			var hdr [4]byte
+			bufs := net.Buffers{p, []byte{'\n'}}
+			if c.f == LengthPrefixed {
+				binary.BigEndian.PutUint32(hdr[:], uint32(len(p)))
+				bufs = net.Buffers{hdr[:], p}
+			}
+			if _, err = bufs.WriteTo(c.rw); err != nil {
+				break
+			}
+			continue
+		}
+		buf = AppendFrame(buf, c.f, p)
+		if len(buf) >= streamChunk {
+			if _, err = c.rw.Write(buf); err != nil {
+				break
+			}
+			buf = buf[:0]
+		}
+	}
+	if err == nil && len(buf) > 0 {
+		_, err = c.rw.Write(buf)
+	}
+	if cap(buf) <= keepBuf {
+		c.buf = buf[:0]
+	} else {
+		c.buf = nil
+	}
 	return err
 }
-func (c *streamConn) Close() error { return c.rw.Close() }
+
+// SetWriteDeadline sets the stream's write deadline, if it takes one.
+func (c *streamConn) SetWriteDeadline(t time.Time) error {
+	if d, ok := c.rw.(deadlineConn); ok {
+		return d.SetWriteDeadline(t)
+	}
+	return nil
+}
 
 // netConn is a streamConn over a net.Conn.
 type netConn struct {

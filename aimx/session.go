@@ -4,22 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
+	"net"
+	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aimdb-go/aimdb"
 )
 
 // session is one served connection. Its reader goroutine handles frames
-// in order, requests to completion; its writer goroutine writes replies
-// and events. Each subscription runs pumps that feed the writer.
+// in order, requests to completion; its writer goroutine writes what the
+// session queues (outQueue), in batches. Each subscription has one
+// goroutine that feeds the queue with its records' events.
 type session struct {
 	srv  *Server
 	conn FrameConn
 	d    Dialect
 
-	replies chan []byte // never dropped
-	events  chan []byte // dropped when full; seq still advances
+	out *outQueue // replies, never dropped; events, dropped when it is full (seq still advances)
 
 	authed bool      // the token was presented (or none is required)
 	slot   *connSlot // the connection's place under the server's caps
@@ -31,13 +34,16 @@ type session struct {
 	closing bool   // run is waiting for wg: no more goroutines
 	growing int    // subscriptions that grow with new records
 	unwatch func() // cancels the DB.WatchRecords watcher, while growing > 0
+
+	subRecords int // guarded by mu: records the subscriptions serve, against MaxSubscribedRecords
+
+	slow atomic.Bool // counted in ServerStats.SlowClosed
 }
 
 func newSession(s *Server, c FrameConn, d Dialect) *session {
 	return &session{
 		srv: s, conn: c, d: d,
-		replies: make(chan []byte, 16),
-		events:  make(chan []byte, s.opts.EventQueue),
+		out:     newOutQueue(s.opts.MaxQueuedBytes, s.opts.EventQueue),
 		authed:  s.opts.Token == "" || d.Authenticated,
 		subs:    map[string]*subscription{},
 		cursors: map[string]*aimdb.RemoteSubscription{},
@@ -46,14 +52,13 @@ func newSession(s *Server, c FrameConn, d Dialect) *session {
 
 func (ss *session) run(parent context.Context) error {
 	ctx, cancel := context.WithCancel(parent)
-	stop := context.AfterFunc(ctx, func() { ss.conn.Close() })
+	defer cancel()
+	stop := context.AfterFunc(parent, func() { ss.conn.Close() })
+	defer stop()
 	writerDone := make(chan error, 1)
-	go func() { writerDone <- ss.writer(ctx) }()
+	go func() { writerDone <- ss.writer() }()
 
 	err := ss.reader(ctx)
-	cancel()
-	stop()
-	ss.conn.Close()
 	ss.mu.Lock()
 	ss.closing = true
 	if ss.unwatch != nil {
@@ -64,11 +69,29 @@ func (ss *session) run(parent context.Context) error {
 		sub.cancel()
 	}
 	ss.mu.Unlock()
+	cancel()
 	ss.wg.Wait()
 	for _, c := range ss.cursors {
 		c.Close()
 	}
-	werr := <-writerDone
+	var werr error
+	if parent.Err() == nil && !errors.Is(err, errSlowClient) {
+		// The client may have half-closed after its requests (as nc -N
+		// does) and wait for the answers: let the writer write what is
+		// queued, for at most the write timeout.
+		ss.out.close()
+		t := time.AfterFunc(ss.srv.opts.WriteTimeout, func() { ss.conn.Close() })
+		werr = <-writerDone
+		t.Stop()
+	} else {
+		ss.out.fail(errQueueClosed)
+		ss.conn.Close()
+		werr = <-writerDone
+	}
+	ss.conn.Close()
+	if errors.Is(err, errPeerGone) && !isTimeout(werr) {
+		werr = nil // a write that failed because the peer hung up
+	}
 	if errors.Is(err, errPeerGone) || parent.Err() != nil {
 		err = nil
 	}
@@ -106,42 +129,93 @@ func (ss *session) reader(ctx context.Context) error {
 	}
 }
 
-func (ss *session) writer(ctx context.Context) error {
+// A frameBatchWriter is a FrameConn that writes several frames at once.
+type frameBatchWriter interface {
+	writeFrames(frames [][]byte) error
+}
+
+// A deadlineConn is a FrameConn whose writes can be given a deadline.
+type deadlineConn interface {
+	SetWriteDeadline(t time.Time) error
+}
+
+// writer writes the queued frames, a batch at a time, until the queue
+// is closed and empty or a write fails. Each batch has the write
+// timeout, when the connection takes a deadline.
+func (ss *session) writer() error {
+	bw, _ := ss.conn.(frameBatchWriter)
+	dc, _ := ss.conn.(deadlineConn)
+	var frames [][]byte
 	for {
-		var b []byte
-		select {
-		case b = <-ss.replies:
-		case b = <-ss.events:
-			ss.srv.stats.events.Add(1)
-		case <-ctx.Done():
-			return ctx.Err()
+		b, ok := ss.out.take()
+		if !ok {
+			return nil
 		}
-		if err := ss.conn.WriteFrame(b); err != nil {
+		ss.srv.stats.events.Add(uint64(b.subFrames))
+		frames = frames[:0]
+		start := 0
+		for _, end := range b.ends {
+			frames = append(frames, b.buf[start:end])
+			start = end
+		}
+		if dc != nil {
+			_ = dc.SetWriteDeadline(time.Now().Add(ss.srv.opts.WriteTimeout))
+		}
+		var err error
+		if bw != nil {
+			err = bw.writeFrames(frames)
+		} else {
+			for _, p := range frames {
+				if err = ss.conn.WriteFrame(p); err != nil {
+					break
+				}
+			}
+		}
+		ss.out.done(b)
+		if err != nil {
+			if isTimeout(err) {
+				ss.slowClosed()
+			}
+			ss.out.fail(err)
 			ss.conn.Close()
 			return err
 		}
 	}
 }
 
-// send queues a reply. It blocks while the writer is behind.
-func (ss *session) send(ctx context.Context, f *Frame) error {
-	return ss.sendOn(ctx, ss.replies, f)
+// isTimeout reports whether a write failed on its deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() ||
+		errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// sendOn queues a frame that must not be lost on ch: replies go on
-// ss.replies, subscription frames (acks, snapshots) on ss.events, so
-// that they stay in order with the subscription's events.
-func (ss *session) sendOn(ctx context.Context, ch chan []byte, f *Frame) error {
+// slowClosed counts the session in ServerStats.SlowClosed, once.
+func (ss *session) slowClosed() {
+	if ss.slow.CompareAndSwap(false, true) {
+		ss.srv.stats.slowClosed.Add(1)
+		ss.srv.log.Warn("closing connection: the client does not read", "write_timeout", ss.srv.opts.WriteTimeout)
+	}
+}
+
+// send queues a reply. It waits while the queue is full, for at most the
+// write timeout; then the client is too slow and the session ends.
+func (ss *session) send(ctx context.Context, f *Frame) error {
+	return ss.queue(ctx, f, false)
+}
+
+// queue queues a frame that must not be lost: a reply, or a
+// subscription's ack or snapshot (sub), which count as events.
+func (ss *session) queue(ctx context.Context, f *Frame, sub bool) error {
 	b, err := f.AppendJSON(nil)
 	if err != nil {
 		return err
 	}
-	select {
-	case ch <- b:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	err = ss.out.pushWait(ctx, b, sub, ss.srv.opts.WriteTimeout)
+	if errors.Is(err, errSlowClient) {
+		ss.slowClosed()
 	}
+	return err
 }
 
 func (ss *session) reply(ctx context.Context, id uint64, ok any) error {
@@ -195,256 +269,6 @@ func (ss *session) handle(ctx context.Context, f *Frame) error {
 		return ss.send(ctx, &Frame{T: TagPong})
 	}
 	return nil // frames a server does not act on are skipped
-}
-
-// A subscription is one sub: one pump per matched record, one seq.
-type subscription struct {
-	ss       *session
-	id       string
-	pattern  string
-	wildcard bool
-	grows    bool // serves the records the DB adds that match (discover.go)
-	ctx      context.Context
-	cancel   context.CancelFunc
-
-	mu  sync.Mutex // orders seq and queueing across the pumps
-	seq uint64
-
-	// Of a growing subscription. The watcher takes dmu, never mu,
-	// which is held while the snapshot waits for the writer.
-	dmu     sync.Mutex
-	recs    map[string]*served
-	started bool
-	pending []pending
-}
-
-func (ss *session) subscribe(ctx context.Context, f *Frame) error {
-	id := strconv.FormatUint(f.ID, 10)
-	if !ss.readable(f.Topic) {
-		return ss.replyErr(ctx, f.ID, CodeDenied)
-	}
-	ss.mu.Lock()
-	_, live := ss.subs[id]
-	n := len(ss.subs)
-	ss.mu.Unlock()
-	if live || n >= ss.srv.opts.MaxSubscriptions {
-		return ss.replyErr(ctx, f.ID, CodeDenied)
-	}
-
-	wildcard := IsWildcard(f.Topic)
-	subCtx, cancel := context.WithCancel(ctx)
-	sub := &subscription{ss: ss, id: id, pattern: f.Topic, wildcard: wildcard, ctx: subCtx, cancel: cancel}
-	if wildcard && ss.grows(f.Topic) {
-		// Watch before listing the keys, so that no record added
-		// meanwhile is missed; claim sorts out the ones seen twice.
-		sub.grows = true
-		sub.recs = map[string]*served{}
-		ss.mu.Lock()
-		ss.subs[id] = sub
-		ss.watch()
-		ss.mu.Unlock()
-	}
-	var recs []*aimdb.RemoteRecord
-	if wildcard {
-		for _, k := range ss.srv.db.Keys() {
-			if !MatchTopic(f.Topic, k) {
-				continue
-			}
-			if r, err := ss.srv.db.Remote(k); err == nil {
-				recs = append(recs, r)
-			}
-		}
-		if len(recs) == 0 && !sub.grows {
-			cancel()
-			// AimDB accepts such a sub and never sends anything; a
-			// refusal ends the client's wait (a conforming client ends a
-			// subscription on an error reply with its id).
-			return ss.replyErr(ctx, f.ID, CodeNotFound)
-		}
-	} else {
-		r, err := ss.srv.db.Remote(f.Topic)
-		if err != nil {
-			cancel()
-			return ss.replyErr(ctx, f.ID, errCode(err))
-		}
-		recs = append(recs, r)
-	}
-
-	// Take every subscription before the snapshot, so that nothing
-	// produced after the snapshot is missed.
-	streams := make([]*aimdb.RemoteSubscription, 0, len(recs))
-	kept := recs[:0]
-	for _, r := range recs {
-		subscribe := r.Subscribe
-		if wildcard {
-			subscribe = r.SubscribeLatest // its first value is the snapshot
-		}
-		st, err := subscribe()
-		if err != nil {
-			continue
-		}
-		if sub.grows && !sub.claim(r.Key(), r.Metadata().RecordID) {
-			st.Close() // the watcher serves it
-			continue
-		}
-		streams = append(streams, st)
-		kept = append(kept, r)
-	}
-	recs = kept
-	ss.mu.Lock()
-	ss.subs[id] = sub
-	ss.mu.Unlock()
-	ss.srv.stats.subscriptions.Add(1)
-	fail := func(err error) error {
-		cancel()
-		closeAll(streams)
-		if sub.grows {
-			sub.abandon()
-		}
-		ss.dropSub(id, sub)
-		return err
-	}
-	if ss.d.AckSubscribe {
-		if err := ss.sendOn(ctx, ss.events, &Frame{T: TagSubscribed, Sub: id}); err != nil {
-			return fail(err)
-		}
-	}
-	if wildcard {
-		if err := sub.snapshot(ctx, recs, streams); err != nil {
-			return fail(err)
-		}
-	}
-	if sub.grows {
-		// It ends when unsubscribed or when the session ends, not when
-		// its records do: others may appear.
-		for i, st := range streams {
-			ss.wg.Go(func() { sub.pump(subCtx, recs[i].Key(), st) })
-		}
-		sub.start()
-		return nil
-	}
-	var pumps sync.WaitGroup
-	for i, st := range streams {
-		pumps.Add(1)
-		ss.wg.Go(func() {
-			defer pumps.Done()
-			sub.pump(subCtx, recs[i].Key(), st)
-		})
-	}
-	// When every pump has ended (records closed, or no match at all) the
-	// subscription is over and its id may be used again.
-	ss.wg.Go(func() {
-		pumps.Wait()
-		cancel()
-		ss.dropSub(id, sub)
-	})
-	return nil
-}
-
-// dropSub forgets sub under id, unless id names another subscription
-// by now.
-func (ss *session) dropSub(id string, sub *subscription) {
-	ss.mu.Lock()
-	gone := ss.subs[id] == sub
-	if gone {
-		delete(ss.subs, id)
-		if sub.grows {
-			ss.unwatchOne()
-		}
-	}
-	ss.mu.Unlock()
-	if gone {
-		ss.srv.stats.subscriptions.Add(-1)
-	}
-}
-
-func closeAll(streams []*aimdb.RemoteSubscription) {
-	for _, st := range streams {
-		st.Close()
-	}
-}
-
-// snapshot sends one snap per matched record that holds a value, seq
-// 1..N, the last one flagged. Each snapshot is the first value of the
-// record's subscription (SubscribeLatest), so that nothing produced
-// meanwhile is missed or sent twice.
-func (sub *subscription) snapshot(ctx context.Context, recs []*aimdb.RemoteRecord, streams []*aimdb.RemoteSubscription) error {
-	var snaps []Frame
-	for i, r := range recs {
-		data, _, err := streams[i].TryRecv()
-		if err != nil {
-			continue
-		}
-		snaps = append(snaps, Frame{T: TagSnap, Topic: r.Key(), Sub: sub.id, Data: data})
-	}
-	sub.mu.Lock()
-	defer sub.mu.Unlock()
-	for i := range snaps {
-		sub.seq++
-		snaps[i].Seq = sub.seq
-		snaps[i].Last = i == len(snaps)-1
-		if err := sub.ss.sendOn(ctx, sub.ss.events, &snaps[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// pump sends the values of st as events until ctx ends or the record
-// closes, then closes st. A growing subscription continues with a new
-// instance under the same key.
-func (sub *subscription) pump(ctx context.Context, key string, st *aimdb.RemoteSubscription) {
-	defer func() { st.Close() }()
-	f := Frame{T: TagEvent, Sub: sub.id}
-	if sub.wildcard {
-		f.Topic = key
-	}
-	for {
-		data, missed, err := st.Recv(ctx)
-		if err != nil {
-			if errors.Is(err, aimdb.ErrClosed) || ctx.Err() != nil {
-				if next := sub.ended(ctx, key, err); next != nil {
-					st.Close()
-					st = next
-					continue
-				}
-				return
-			}
-			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
-			continue
-		}
-		f.Data = data
-		sub.mu.Lock()
-		if ctx.Err() != nil { // unsubscribed while the value was taken
-			sub.mu.Unlock()
-			sub.ended(ctx, key, ctx.Err())
-			return
-		}
-		sub.seq += missed + 1
-		f.Seq = sub.seq
-		b, err := f.AppendJSON(nil)
-		if err != nil {
-			sub.ss.srv.log.Warn("subscription: skipping a value", "record", key, "err", err)
-		} else {
-			select {
-			case sub.ss.events <- b:
-			default:
-				// Dropped: the client sees the gap in seq.
-				sub.ss.srv.stats.eventsDropped.Add(1)
-			}
-		}
-		sub.mu.Unlock()
-	}
-}
-
-func (ss *session) unsubscribe(id string) {
-	ss.mu.Lock()
-	sub := ss.subs[id]
-	ss.mu.Unlock()
-	if sub != nil {
-		ss.dropSub(id, sub)
-		sub.cancel()
-	}
 }
 
 // write handles a write frame: never answered, errors only logged.

@@ -21,6 +21,11 @@ type ServerStats struct {
 	Malformed       uint64 // frames that did not parse, skipped
 	Oversize        uint64 // frames over MaxFrame, each closing its connection
 	AuthFailures    uint64 // hello requests with a wrong auth_token
+
+	// Slow clients and subscription bounds (ServerOptions.WriteTimeout,
+	// MaxQueuedBytes, MaxSubscribedRecords).
+	SlowClosed     uint64 // connections closed because the client did not take its frames within WriteTimeout
+	RecordsOverCap uint64 // records not served because of MaxSubscribedRecords: the matches of each sub refused for it, and each record a growing subscription did not add
 }
 
 // serverCounters are updated with atomics by the sessions.
@@ -31,6 +36,8 @@ type serverCounters struct {
 	events, eventsDropped                     atomic.Uint64
 	malformed, oversize, authFailures         atomic.Uint64
 	subscriptions                             atomic.Int64
+
+	slowClosed, recordsOverCap atomic.Uint64
 }
 
 // Stats returns the server's counters. It is safe for concurrent use.
@@ -56,5 +63,8 @@ func (s *Server) Stats() ServerStats {
 		Malformed:       c.malformed.Load(),
 		Oversize:        c.oversize.Load(),
 		AuthFailures:    c.authFailures.Load(),
+
+		SlowClosed:     c.slowClosed.Load(),
+		RecordsOverCap: c.recordsOverCap.Load(),
 	}
 }

@@ -1,6 +1,7 @@
 package aimx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -239,8 +240,16 @@ func Set[T any](ctx context.Context, c *Client, key aimdb.Key[T], v T) error {
 	return err
 }
 
-// A Watcher receives the values of one typed record.
-type Watcher[T any] struct{ s *Stream }
+// A Watcher receives the values of one typed record. It is safe for
+// concurrent use.
+type Watcher[T any] struct {
+	s *Stream
+
+	mu  sync.Mutex // guards the decoder, reused from value to value
+	r   bytes.Reader
+	dec *json.Decoder
+	v   T
+}
 
 // Watch subscribes to a typed record.
 func Watch[T any](ctx context.Context, c *Client, key aimdb.Key[T]) (*Watcher[T], error) {
@@ -255,15 +264,41 @@ func Watch[T any](ctx context.Context, c *Client, key aimdb.Key[T]) (*Watcher[T]
 // decode into a T is returned as an error with its update; the watcher
 // continues.
 func (w *Watcher[T]) Next(ctx context.Context) (T, Update, error) {
-	var v T
 	u, err := w.s.Next(ctx)
 	if err != nil {
-		return v, u, err
+		var zero T
+		return zero, u, err
 	}
-	if err := json.Unmarshal(u.Data, &v); err != nil {
+	v, err := w.decode(u.Data)
+	if err != nil {
 		return v, u, fmt.Errorf("aimx: record %q: decoding %s: %w", u.Topic, u.Data, err)
 	}
 	return v, u, nil
+}
+
+// decode decodes data as json.Unmarshal does. A json.Decoder kept from
+// value to value, decoding into a kept T, spares the allocations
+// Unmarshal makes for each value.
+func (w *Watcher[T]) decode(data []byte) (T, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var zero T
+	w.v = zero
+	w.r.Reset(data)
+	if w.dec == nil {
+		w.dec = json.NewDecoder(&w.r)
+	}
+	// Data is one JSON value (frames are checked when parsed), so the
+	// decoder ends with nothing left but white space, which More skips.
+	if err := w.dec.Decode(&w.v); err == nil && w.r.Len() == 0 && !w.dec.More() {
+		return w.v, nil
+	}
+	// Not one JSON value, or not a T: start over with a new decoder, and
+	// let Unmarshal say why.
+	w.dec = nil
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
 }
 
 // Lost returns the number of values lost so far.

@@ -143,6 +143,7 @@ func gather(in input, perInstance bool, c *carry) []sample {
 			{aimxEvents, float64(s.Events)}, {aimxEventsDropped, float64(s.EventsDropped)},
 			{aimxMalformed, float64(s.Malformed)}, {aimxOversize, float64(s.Oversize)},
 			{aimxAuthFailures, float64(s.AuthFailures)},
+			{aimxSlowClosed, float64(s.SlowClosed)}, {aimxRecordsOverCap, float64(s.RecordsOverCap)},
 		} {
 			add(sample{d: x.d, v: x.v}, false)
 		}

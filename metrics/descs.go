@@ -79,22 +79,24 @@ var (
 	familyEvicted      = newDesc("aimdb_family_evicted_total", "Instances removed after being idle.", counter, aggSum, familyLabels...)
 	familyRejected     = newDesc("aimdb_family_rejected_total", "Inbound messages that reached no instance: a topic that does not fill the template, or a payload that failed to decode before its instance existed.", counter, aggSum, familyLabels...)
 
-	aimxAccepted      = newDesc("aimdb_aimx_connections_accepted_total", "AimX connections served.", counter, aggSum)
-	aimxRefused       = newDesc("aimdb_aimx_connections_refused_total", "AimX connections closed because the cap of authenticated connections was reached.", counter, aggSum)
-	aimxOpen          = newDesc("aimdb_aimx_connections_open", "AimX connections being served, authenticated or not.", gauge, aggSum)
-	aimxUnauth        = newDesc("aimdb_aimx_connections_unauthenticated", "AimX network connections being served that have not authenticated yet.", gauge, aggSum)
-	aimxEvicted       = newDesc("aimdb_aimx_connections_evicted_total", "Unauthenticated AimX connections closed to make room for a new one.", counter, aggSum)
-	aimxHelloTimeouts = newDesc("aimdb_aimx_hello_timeouts_total", "AimX connections closed for not authenticating within the hello timeout.", counter, aggSum)
-	aimxAuthClosed    = newDesc("aimdb_aimx_auth_closed_total", "AimX connections closed after three hellos with a wrong auth token.", counter, aggSum)
-	aimxAcceptRetries = newDesc("aimdb_aimx_accept_retries_total", "AimX accept errors that passed, such as running out of file descriptors, and were retried.", counter, aggSum)
-	aimxRequests      = newDesc("aimdb_aimx_requests_total", "AimX requests handled.", counter, aggSum)
-	aimxErrorReplies  = newDesc("aimdb_aimx_error_replies_total", "AimX replies carrying an error code.", counter, aggSum)
-	aimxSubscriptions = newDesc("aimdb_aimx_subscriptions_open", "Live AimX subscriptions.", gauge, aggSum)
-	aimxEvents        = newDesc("aimdb_aimx_events_sent_total", "AimX subscription frames sent to clients.", counter, aggSum)
-	aimxEventsDropped = newDesc("aimdb_aimx_events_dropped_total", "AimX events dropped because a client's queue was full.", counter, aggSum)
-	aimxMalformed     = newDesc("aimdb_aimx_frames_malformed_total", "AimX frames that did not parse.", counter, aggSum)
-	aimxOversize      = newDesc("aimdb_aimx_frames_oversize_total", "AimX frames over the size cap; each closed its connection.", counter, aggSum)
-	aimxAuthFailures  = newDesc("aimdb_aimx_auth_failures_total", "AimX hello requests with a wrong auth token.", counter, aggSum)
+	aimxAccepted       = newDesc("aimdb_aimx_connections_accepted_total", "AimX connections served.", counter, aggSum)
+	aimxRefused        = newDesc("aimdb_aimx_connections_refused_total", "AimX connections closed because the cap of authenticated connections was reached.", counter, aggSum)
+	aimxOpen           = newDesc("aimdb_aimx_connections_open", "AimX connections being served, authenticated or not.", gauge, aggSum)
+	aimxUnauth         = newDesc("aimdb_aimx_connections_unauthenticated", "AimX network connections being served that have not authenticated yet.", gauge, aggSum)
+	aimxEvicted        = newDesc("aimdb_aimx_connections_evicted_total", "Unauthenticated AimX connections closed to make room for a new one.", counter, aggSum)
+	aimxHelloTimeouts  = newDesc("aimdb_aimx_hello_timeouts_total", "AimX connections closed for not authenticating within the hello timeout.", counter, aggSum)
+	aimxAuthClosed     = newDesc("aimdb_aimx_auth_closed_total", "AimX connections closed after three hellos with a wrong auth token.", counter, aggSum)
+	aimxAcceptRetries  = newDesc("aimdb_aimx_accept_retries_total", "AimX accept errors that passed, such as running out of file descriptors, and were retried.", counter, aggSum)
+	aimxRequests       = newDesc("aimdb_aimx_requests_total", "AimX requests handled.", counter, aggSum)
+	aimxErrorReplies   = newDesc("aimdb_aimx_error_replies_total", "AimX replies carrying an error code.", counter, aggSum)
+	aimxSubscriptions  = newDesc("aimdb_aimx_subscriptions_open", "Live AimX subscriptions.", gauge, aggSum)
+	aimxEvents         = newDesc("aimdb_aimx_events_sent_total", "AimX subscription frames sent to clients.", counter, aggSum)
+	aimxEventsDropped  = newDesc("aimdb_aimx_events_dropped_total", "AimX events dropped because a client's queue was full.", counter, aggSum)
+	aimxMalformed      = newDesc("aimdb_aimx_frames_malformed_total", "AimX frames that did not parse.", counter, aggSum)
+	aimxOversize       = newDesc("aimdb_aimx_frames_oversize_total", "AimX frames over the size cap; each closed its connection.", counter, aggSum)
+	aimxAuthFailures   = newDesc("aimdb_aimx_auth_failures_total", "AimX hello requests with a wrong auth token.", counter, aggSum)
+	aimxSlowClosed     = newDesc("aimdb_aimx_slow_closed_total", "AimX connections closed because the client did not take its frames within the write timeout.", counter, aggSum)
+	aimxRecordsOverCap = newDesc("aimdb_aimx_records_over_cap_total", "Records not served to AimX subscriptions because of the cap on records per connection.", counter, aggSum)
 )
 
 // descs lists every metric, for Describe.
@@ -108,4 +110,5 @@ var descs = []*desc{
 	aimxAccepted, aimxRefused, aimxOpen, aimxUnauth, aimxEvicted, aimxHelloTimeouts, aimxAuthClosed, aimxAcceptRetries,
 	aimxRequests, aimxErrorReplies, aimxSubscriptions,
 	aimxEvents, aimxEventsDropped, aimxMalformed, aimxOversize, aimxAuthFailures,
+	aimxSlowClosed, aimxRecordsOverCap,
 }

@@ -72,6 +72,8 @@
 //	aimdb_aimx_frames_malformed_total      counter
 //	aimdb_aimx_frames_oversize_total       counter
 //	aimdb_aimx_auth_failures_total         counter
+//	aimdb_aimx_slow_closed_total           counter
+//	aimdb_aimx_records_over_cap_total      counter
 //
 // aimdb_link_state has one series per state (idle, connecting,
 // connected, disconnected, stopped): 1 for the link's state, 0 for the

@@ -206,6 +206,8 @@ func TestHandler(t *testing.T) {
 		{"aimdb_aimx_hello_timeouts_total", nil, 0},
 		{"aimdb_aimx_auth_closed_total", nil, 0},
 		{"aimdb_aimx_accept_retries_total", nil, 0},
+		{"aimdb_aimx_slow_closed_total", nil, 0},
+		{"aimdb_aimx_records_over_cap_total", nil, 0},
 		{"aimdb_aimx_error_replies_total", nil, 0},
 		{"aimdb_aimx_subscriptions_open", nil, 0},
 		{"aimdb_aimx_events_sent_total", nil, 0},

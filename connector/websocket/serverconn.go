@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/coder/websocket"
@@ -24,7 +27,9 @@ type serverConn struct {
 	ws    *websocket.Conn
 	perms Permissions
 
-	wmu sync.Mutex // serializes writes to ws
+	wmu      sync.Mutex  // serializes writes to ws
+	timer    *time.Timer // guarded by wmu: closes ws when a write outlasts the write timeout
+	timedOut atomic.Bool // the timer closed ws
 
 	mu   sync.Mutex // guards subs
 	subs map[string]*busSub
@@ -125,12 +130,27 @@ func (c *serverConn) WriteFrame(p []byte) error {
 	return c.write(p)
 }
 
-// write sends one text message; wmu is held.
+// write sends one text message; wmu is held. A timer, reused from
+// message to message, bounds it: a context with a deadline would cost
+// allocations on every message, here and in the library. The write does
+// not need the connection's context: the connection is closed when it
+// ends.
 func (c *serverConn) write(p []byte) error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, p); err != nil {
+	if c.timer == nil {
+		c.timer = time.AfterFunc(c.h.opts.WriteTimeout, func() {
+			c.timedOut.Store(true)
+			c.ws.CloseNow()
+		})
+	} else {
+		c.timer.Reset(c.h.opts.WriteTimeout)
+	}
+	err := c.ws.Write(context.Background(), websocket.MessageText, p)
+	c.timer.Stop()
+	if err != nil {
 		c.ws.CloseNow()
+		if c.timedOut.Load() {
+			return fmt.Errorf("websocket: writing a frame to the client: %w (WriteTimeout %v)", os.ErrDeadlineExceeded, c.h.opts.WriteTimeout)
+		}
 		return err
 	}
 	return nil

@@ -92,7 +92,8 @@ func TestSlowClient(t *testing.T) {
 }
 
 // TestStuckClient shows that a client that takes no frame at all is
-// disconnected after the write timeout, while producers carry on.
+// disconnected after the write timeout, and counted as slow, while
+// producers carry on.
 func TestStuckClient(t *testing.T) {
 	h := startHub(t, nil, &websocket.HandlerOptions{WriteTimeout: 200 * time.Millisecond})
 	// A small receive buffer, so that the kernel does not absorb tens of
@@ -119,6 +120,7 @@ func TestStuckClient(t *testing.T) {
 		}
 	}
 	waitFor(t, "the stuck client to be disconnected", func() bool { return h.handler().Clients() == 0 })
+	waitFor(t, "the stuck client to be counted", func() bool { return h.srv.Stats().SlowClosed == 1 })
 	// Its frames so far are intact; then the connection ends.
 	for {
 		_, b, err := c.ws.Read(testCtx(t))
