@@ -170,7 +170,7 @@ func (c *Contract[T]) Check(v T) error {
 // if not nil, says what is there instead.
 func (c *Contract[T]) NoVersion(detail error) error {
 	if detail == nil {
-		detail = fmt.Errorf("no field %q", c.field)
+		detail = errors.New("missing")
 	}
 	return &Error{Schema: Schema{Name: c.schema.Name}, Kind: ErrNoVersion, Err: Field(c.field, detail)}
 }

@@ -126,7 +126,7 @@ func TestDecodeRefuses(t *testing.T) {
 		})
 	}
 	err := readings.NoVersion(nil)
-	if want := `contract "reading": payload has no version: field "schema_version": no field "schema_version"`; !errors.Is(err, contract.ErrNoVersion) || err.Error() != want {
+	if want := `contract "reading": payload has no version: field "schema_version": missing`; !errors.Is(err, contract.ErrNoVersion) || err.Error() != want {
 		t.Errorf("NoVersion(nil) = %q; want %q", err, want)
 	}
 }
