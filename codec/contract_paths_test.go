@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/aimdb-go/aimdb/connector/connectortest"
 	"github.com/aimdb-go/aimdb/connector/mqtt"
 	"github.com/aimdb-go/aimdb/connector/mqtt/mqttbroker"
+	"github.com/aimdb-go/aimdb/connector/websocket"
 )
 
 // The contract's codec is the record's codec on every inbound path: a
@@ -130,7 +132,42 @@ func TestContractOnAimX(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	checkRemoteWrites(t, ctx, cl)
+}
 
+// A WebSocket client's record.set and write reach the same codec.
+func TestContractOnWebSocket(t *testing.T) {
+	db := aimdb.New(nil)
+	rec := aimdbtest.Must[*aimdb.Record[temp]](t)(aimdb.Register(db, aimdb.NewKey[temp]("roof.temp"), aimdb.Latest()))
+	rec.RemoteAccess(tempJSON)
+	stop := aimdbtest.Start(t, db)
+	srv := aimx.NewServer(db, &aimx.ServerOptions{Policy: aimx.ReadWrite("roof.temp")})
+	h := websocket.NewHandler(srv, &websocket.HandlerOptions{
+		Auth: websocket.TokenAuth("t0ken", websocket.Permissions{Subscribe: []string{"#"}, Write: []string{"roof.temp"}}),
+	})
+	ts := httptest.NewServer(h)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer func() {
+		cancel()
+		h.Close()
+		ts.Close()
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	cl, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http"), &aimx.ClientOptions{Token: "t0ken"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	checkRemoteWrites(t, ctx, cl)
+}
+
+// checkRemoteWrites sets roof.temp through cl: a v1 value is migrated,
+// refused values are refused with the contract's reason, and a refused
+// write is never stored.
+func checkRemoteWrites(t *testing.T, ctx context.Context, cl *aimx.Client) {
+	t.Helper()
 	if _, err := cl.Set(ctx, "roof.temp", json.RawMessage(`{"schema_version":1,"temp":50,"timestamp":1,"unit":"F"}`)); err != nil {
 		t.Fatalf("Set(v1) = %v", err)
 	}
