@@ -223,6 +223,9 @@ func (f *Family[T]) RemoteAccess(c Codec[T]) {
 		f.db.mistakes = append(f.db.mistakes, &ConfigError{Key: f.key, Message: ".RemoteAccess() given a nil codec"})
 		return
 	}
+	if m := codecMistake(c); m != "" {
+		f.db.mistakes = append(f.db.mistakes, &ConfigError{Key: f.key, Message: ".RemoteAccess(): codec: " + m})
+	}
 	f.codec = c
 	f.remote = remoteFamily{}
 }

@@ -116,7 +116,7 @@ func (rl *rateLimit) allow() (bool, uint64) {
 func (f *Family[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 	sep, one := f.db.grammar(url)
 	tmpl, filter, terr := familyURL(url, sep, one)
-	l := f.addLink(filter, true, isNilCodec(c), opts)
+	l := f.addLink(filter, true, c, opts)
 	l.display = connector.Redact(url)
 	l.tmpl = tmpl
 	switch {
@@ -222,7 +222,7 @@ func (f *Family[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 	sep, _ := f.db.grammar(url)
 	tmpl, _, terr := familyURL(url, sep, "x")
-	l := f.addLink(url, false, isNilCodec(c), opts)
+	l := f.addLink(url, false, c, opts)
 	l.tmpl = tmpl
 	switch {
 	case terr != nil:

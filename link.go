@@ -15,6 +15,11 @@ import (
 // A Codec turns a record's values into link payloads and back. The bytes
 // are what goes on the wire: no envelope is added. Package codec has a
 // JSON codec.
+//
+// A codec may have a method Validate() error that reports mistakes in
+// its own configuration, as the codecs built on a data contract do
+// (package contract); Validate and Run report them with the record's
+// other configuration errors.
 type Codec[T any] interface {
 	Encode(v T) ([]byte, error)
 	Decode(payload []byte) (T, error)
@@ -91,6 +96,7 @@ type link struct {
 	conn     *connector.Link // nil when the URL is malformed
 	urlErr   string
 	codecNil bool
+	codecErr string // the codec's Validate error
 	cfg      linkConfig
 	typeErr  string // an option given for another type
 
@@ -131,8 +137,11 @@ func (l *link) warn(log *slog.Logger, msg string, args ...any) {
 	}
 }
 
-func (b *recordBase) addLink(raw string, inbound, codecNil bool, opts []LinkOption) *link {
-	l := &link{rec: b, raw: raw, display: connector.Redact(raw), inbound: inbound, codecNil: codecNil}
+func (b *recordBase) addLink(raw string, inbound bool, c any, opts []LinkOption) *link {
+	l := &link{rec: b, raw: raw, display: connector.Redact(raw), inbound: inbound, codecNil: isNilCodec(c)}
+	if !l.codecNil {
+		l.codecErr = codecMistake(c)
+	}
 	for _, o := range opts {
 		if o != nil {
 			o(&l.cfg)
@@ -178,7 +187,7 @@ func (b *recordBase) addLink(raw string, inbound, codecNil bool, opts []LinkOpti
 // values wait in a bounded queue (Options.LinkQueueSize) that drops the
 // oldest when full; drops are counted in the record's metadata.
 func (r *Record[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
-	l := r.addLink(url, false, isNilCodec(c), opts)
+	l := r.addLink(url, false, c, opts)
 	topicFn, ok := l.cfg.topicFn.(func(T) string)
 	if l.cfg.topicFn != nil && !ok {
 		l.typeErr = fmt.Sprintf("TopicFrom takes %T, but the record holds %s", l.cfg.topicFn, reflect.TypeFor[T]())
@@ -237,7 +246,7 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 // An inbound link is the record's writer: a record has one writer kind,
 // a source, a transform or join, or inbound links.
 func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
-	l := r.addLink(url, true, isNilCodec(c), opts)
+	l := r.addLink(url, true, c, opts)
 	if l.cfg.topicFn != nil {
 		l.typeErr = "TopicFrom applies to .LinkTo() only"
 	}
@@ -280,6 +289,16 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 			l.warn(r.logger(), "aimdb: inbound message not stored", "link", l.display, "err", err)
 		}
 	}
+}
+
+// codecMistake returns the error of c's Validate method, if it has one.
+func codecMistake(c any) string {
+	if v, ok := c.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // isNilCodec reports whether c is nil or a nil pointer.

@@ -2,6 +2,7 @@ package aimdb_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -11,6 +12,12 @@ import (
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/connector/loopback"
 )
+
+// misdeclaredCodec is a codec whose configuration is wrong, as a codec
+// built on a misdeclared data contract reports it.
+type misdeclaredCodec struct{ codec.JSON[Temperature] }
+
+func (misdeclaredCodec) Validate() error { return errors.New("the contract has a gap") }
 
 func loopDB(opts *aimdb.Options) *aimdb.DB {
 	o := aimdb.Options{}
@@ -71,6 +78,13 @@ func TestLinkValidation(t *testing.T) {
 			reg(t, db, "d").LinkFrom("loop://t", j, aimdb.RouteTopic(nil))
 		}, []string{"TopicFrom takes " + funcIntString, "TopicFrom applies to .LinkTo() only",
 			"RouteTopic applies to .LinkFrom() only", "RouteTopic given a nil function"}},
+		{"codec reports mistakes of its own", func(t *testing.T, db *aimdb.DB) {
+			reg(t, db, "a").LinkTo("loop://t", misdeclaredCodec{})
+			reg(t, db, "b").LinkFrom("loop://t", misdeclaredCodec{})
+			reg(t, db, "c").RemoteAccess(misdeclaredCodec{})
+		}, []string{`record "c": .RemoteAccess(): codec: the contract has a gap`,
+			`record "a" (loop://t): .LinkTo(): codec: the contract has a gap`,
+			`record "b" (loop://t): .LinkFrom(): codec: the contract has a gap`}},
 		{"credentials in a link URL", func(t *testing.T, db *aimdb.DB) {
 			reg(t, db, "a").LinkTo("loop://user:secret@t", j)
 		}, []string{"link URL carries userinfo"}},

@@ -50,6 +50,9 @@ func (r *Record[T]) RemoteAccess(c Codec[T]) {
 		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: ".RemoteAccess() given a nil codec"})
 		return
 	}
+	if m := codecMistake(c); m != "" {
+		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: ".RemoteAccess(): codec: " + m})
+	}
 	r.codec = c
 	r.remote = r
 }

@@ -268,6 +268,9 @@ func (db *DB) validateLink(v *validation, l *link) {
 	if l.codecNil {
 		v.addURL(key, l.display, "%s given a nil codec", verb)
 	}
+	if l.codecErr != "" {
+		v.addURL(key, l.display, "%s: codec: %s", verb, l.codecErr)
+	}
 	if l.cfg.err != "" {
 		v.addURL(key, l.display, "%s: %s", verb, l.cfg.err)
 	}

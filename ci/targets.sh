@@ -40,8 +40,8 @@ export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 # root package's test binary does not fit its 256 KB of flash (see
 # docs/PLATFORMS.md), so there the core runs as the station program.
 # A new package claims portability by being added here.
-PORTABLE=${PORTABLE:-". ./internal/buffer ./aimdbtest ./examples/..."}
-TINYGO_PKGS=${TINYGO_PKGS:-". ./internal/buffer ./aimdbtest ./examples/station-mcu"}
+PORTABLE=${PORTABLE:-". ./internal/buffer ./aimdbtest ./contract ./codec/postcard ./examples/..."}
+TINYGO_PKGS=${TINYGO_PKGS:-". ./internal/buffer ./aimdbtest ./contract ./codec/postcard ./examples/station-mcu"}
 MCU_PKGS=${MCU_PKGS:-"./internal/buffer ./examples/station-mcu"}
 STATION=./examples/station-mcu
 

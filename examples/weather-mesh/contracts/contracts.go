@@ -12,9 +12,12 @@
 //	station.<n>.humidity      station/<n>/humidity      {"percent":58.2,"timestamp":1754044800000}
 //	station.<n>.dew_point     (not published)           {"celsius":13.2,"timestamp":1754044800000}
 //
-// Timestamps are Unix milliseconds. Temperature payloads carry a schema
-// version: version 1 is migrated to 2 when decoded, and a payload without
-// a version, or with a version above 2, is rejected.
+// Timestamps are Unix milliseconds. The payloads are data contracts
+// (package contract): temperature payloads carry a schema version, and
+// version 1 is migrated to 2 when decoded; a payload without a version,
+// with a version above 2, or with an implausible value (a temperature
+// outside −90 to +70 °C, a humidity outside 0 to 100 %, a number that is
+// not finite) is refused and never stored.
 package contracts
 
 import (
@@ -32,16 +35,14 @@ import (
 // writes. Decoding accepts versions 1 and 2.
 const TemperatureSchemaVersion = 2
 
-// Temperature is a temperature reading: the TemperatureV2 contract. Its
-// JSON form always carries "schema_version":2:
+// Temperature is a temperature reading: the TemperatureV2 contract (see
+// [TemperatureContract]). Its JSON form, as [TemperatureCodec] writes
+// it, carries the version first:
 //
 //	{"schema_version":2,"celsius":21.4,"timestamp":1754044800000}
-//
-// Temperature implements json.Marshaler and json.Unmarshaler with the
-// rules of [TemperatureCodec], so codec.JSON[Temperature] behaves the same.
 type Temperature struct {
-	Celsius   float64 // degrees Celsius; finite
-	Timestamp uint64  // Unix milliseconds
+	Celsius   float64 `json:"celsius"`   // degrees Celsius; MinCelsius to MaxCelsius
+	Timestamp uint64  `json:"timestamp"` // Unix milliseconds
 }
 
 // TemperatureV1 is the legacy temperature payload, accepted by
@@ -49,10 +50,9 @@ type Temperature struct {
 //
 //	{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}
 type TemperatureV1 struct {
-	SchemaVersion int     `json:"schema_version"` // always 1
-	Temp          float64 `json:"temp"`
-	Timestamp     uint64  `json:"timestamp"` // Unix milliseconds
-	Unit          string  `json:"unit"`      // "F" (Fahrenheit), "K" (Kelvin); anything else is Celsius
+	Temp      float64 `json:"temp"`
+	Timestamp uint64  `json:"timestamp"`      // Unix milliseconds
+	Unit      string  `json:"unit,omitempty"` // "F" (Fahrenheit), "K" (Kelvin); anything else is Celsius
 }
 
 // Migrate converts a version 1 reading to the current contract: Fahrenheit
@@ -68,18 +68,16 @@ func (v TemperatureV1) Migrate() Temperature {
 	return Temperature{Celsius: c, Timestamp: v.Timestamp}
 }
 
-// Humidity is a relative humidity reading:
+// Humidity is a relative humidity reading (see [HumidityContract]):
 //
 //	{"percent":58.2,"timestamp":1754044800000}
-//
-// Humidity implements json.Unmarshaler with the rules of [HumidityCodec].
 type Humidity struct {
 	Percent   float64 `json:"percent"`   // relative humidity, 0 to 100
 	Timestamp uint64  `json:"timestamp"` // Unix milliseconds
 }
 
 // DewPoint is the dew point the hub derives from a station's temperature
-// and humidity (see [DewPointOf]):
+// and humidity (see [DewPointOf] and [DewPointContract]):
 //
 //	{"celsius":13.2,"timestamp":1754044800000}
 type DewPoint struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aimdb-go/aimdb/codec"
+	"github.com/aimdb-go/aimdb/contract"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 )
 
@@ -34,21 +34,18 @@ func TestTemperatureDecode(t *testing.T) {
 		{"v1 celsius", `{"schema_version":1,"temp":21.5,"timestamp":1,"unit":"C"}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
 		{"v1 other unit is celsius", `{"schema_version":1,"temp":21.5,"timestamp":1,"unit":"f"}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
 		{"v1 no unit is celsius", `{"schema_version":1,"temp":21.5,"timestamp":1}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
+		{"v1 null unit is celsius", `{"schema_version":1,"temp":21.5,"timestamp":1,"unit":null}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
+		{"limits", `{"schema_version":2,"celsius":-90,"timestamp":1}`, contracts.Temperature{Celsius: -90, Timestamp: 1}},
 		{"v1 ignores celsius", `{"schema_version":1,"temp":50,"celsius":3,"timestamp":1,"unit":"F"}`, contracts.Temperature{Celsius: 10, Timestamp: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := contracts.TemperatureCodec{}.Decode([]byte(tt.payload))
+			got, err := contracts.TemperatureCodec.Decode([]byte(tt.payload))
 			if err != nil {
 				t.Fatalf("Decode(%s) error: %v", tt.payload, err)
 			}
 			if got != tt.want {
 				t.Errorf("Decode(%s) = %+v; want %+v", tt.payload, got, tt.want)
-			}
-			// codec.JSON goes through the same rules.
-			viaJSON, err := codec.JSON[contracts.Temperature]{}.Decode([]byte(tt.payload))
-			if err != nil || viaJSON != tt.want {
-				t.Errorf("codec.JSON Decode(%s) = %+v, %v; want %+v", tt.payload, viaJSON, err, tt.want)
 			}
 		})
 	}
@@ -65,37 +62,39 @@ func TestTemperatureRejects(t *testing.T) {
 		{"not an object", `[2,21.4]`, "want a JSON object, got an array"},
 		{"a number", `21.4`, "want a JSON object, got a number"},
 		{"null", `null`, "want a JSON object, got null"},
-		{"no schema_version", `{"celsius":21.4,"timestamp":1}`, "missing schema_version"},
-		{"schema_version case differs", `{"Schema_Version":2,"celsius":21.4,"timestamp":1}`, "missing schema_version"},
-		{"schema_version null", `{"schema_version":null,"celsius":21.4,"timestamp":1}`, "schema_version: want an integer, got null"},
-		{"schema_version string", `{"schema_version":"2","celsius":21.4,"timestamp":1}`, "schema_version: want an integer, got a string"},
-		{"schema_version fraction", `{"schema_version":2.5,"celsius":21.4,"timestamp":1}`, "schema_version: want an integer, got 2.5"},
-		{"too new", `{"schema_version":3,"celsius":21.4,"timestamp":1}`, "schema_version 3 is newer than 2"},
-		{"far too new", `{"schema_version":99999999999,"celsius":21.4,"timestamp":1}`, "newer than 2"},
-		{"version 0", `{"schema_version":0,"celsius":21.4,"timestamp":1}`, "unknown schema_version 0"},
-		{"negative version", `{"schema_version":-1,"celsius":21.4,"timestamp":1}`, "unknown schema_version -1"},
-		{"v2 missing celsius", `{"schema_version":2,"temp":21.4,"timestamp":1}`, "missing celsius"},
-		{"v2 celsius string", `{"schema_version":2,"celsius":"21.4","timestamp":1}`, "celsius: want a number, got a string"},
-		{"v2 celsius null", `{"schema_version":2,"celsius":null,"timestamp":1}`, "celsius: want a number, got null"},
-		{"v2 celsius overflow", `{"schema_version":2,"celsius":1e999,"timestamp":1}`, "celsius: 1e999 is not a finite number"},
-		{"v2 missing timestamp", `{"schema_version":2,"celsius":21.4}`, "missing timestamp"},
-		{"v2 negative timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":-5}`, "timestamp: want Unix milliseconds as an unsigned integer, got -5"},
-		{"v2 fractional timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":1.5}`, "got 1.5"},
-		{"v2 string timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":"1"}`, "got a string"},
-		{"v1 missing temp", `{"schema_version":1,"celsius":21.4,"timestamp":1,"unit":"C"}`, "missing temp"},
-		{"v1 temp bool", `{"schema_version":1,"temp":true,"timestamp":1,"unit":"C"}`, "temp: want a number, got a boolean"},
-		{"v1 unit number", `{"schema_version":1,"temp":70,"timestamp":1,"unit":1}`, "unit: want a string, got a number"},
-		{"v1 unit null", `{"schema_version":1,"temp":70,"timestamp":1,"unit":null}`, "unit: want a string, got null"},
-		{"v1 fahrenheit overflow", `{"schema_version":1,"temp":-1.7976931348623157e308,"timestamp":1,"unit":"F"}`, "is not a finite temperature"},
+		{"no schema_version", `{"celsius":21.4,"timestamp":1}`, `payload has no version: field "schema_version": missing`},
+		{"schema_version case differs", `{"Schema_Version":2,"celsius":21.4,"timestamp":1}`, `field "schema_version": missing`},
+		{"schema_version null", `{"schema_version":null,"celsius":21.4,"timestamp":1}`, `field "schema_version": want an unsigned 32-bit integer, got null`},
+		{"schema_version string", `{"schema_version":"2","celsius":21.4,"timestamp":1}`, `want an unsigned 32-bit integer, got "2"`},
+		{"schema_version fraction", `{"schema_version":2.5,"celsius":21.4,"timestamp":1}`, "want an unsigned 32-bit integer, got 2.5"},
+		{"too new", `{"schema_version":3,"celsius":21.4,"timestamp":1}`, `contract "temperature" v3: version too new: the newest known is v2`},
+		{"far too new", `{"schema_version":99999999999,"celsius":21.4,"timestamp":1}`, "want an unsigned 32-bit integer, got 99999999999"},
+		{"version 0", `{"schema_version":0,"celsius":21.4,"timestamp":1}`, "version too old: v0 is below v1"},
+		{"negative version", `{"schema_version":-1,"celsius":21.4,"timestamp":1}`, "want an unsigned 32-bit integer, got -1"},
+		{"v2 missing celsius", `{"schema_version":2,"temp":21.4,"timestamp":1}`, `contract "temperature" v2: payload does not decode: field "celsius": missing`},
+		{"v2 celsius string", `{"schema_version":2,"celsius":"21.4","timestamp":1}`, `field "celsius": want a number (float64), got string`},
+		{"v2 celsius null", `{"schema_version":2,"celsius":null,"timestamp":1}`, `field "celsius": null, but the field is required`},
+		{"v2 celsius overflow", `{"schema_version":2,"celsius":1e999,"timestamp":1}`, `field "celsius": want a number (float64), got number 1e999`},
+		{"v2 missing timestamp", `{"schema_version":2,"celsius":21.4}`, `field "timestamp": missing`},
+		{"v2 negative timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":-5}`, `field "timestamp": want an unsigned integer (uint64), got number -5`},
+		{"v2 fractional timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":1.5}`, "got number 1.5"},
+		{"v2 string timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":"1"}`, "got string"},
+		{"v2 too cold", `{"schema_version":2,"celsius":-300,"timestamp":1}`, `contract "temperature" v2: invalid value: field "celsius": -300 is outside -90 to 70`},
+		{"v2 too hot", `{"schema_version":2,"celsius":70.1,"timestamp":1}`, `field "celsius": 70.1 is outside -90 to 70`},
+		{"v1 missing temp", `{"schema_version":1,"celsius":21.4,"timestamp":1,"unit":"C"}`, `contract "temperature" v1: payload does not decode: field "temp": missing`},
+		{"v1 temp bool", `{"schema_version":1,"temp":true,"timestamp":1,"unit":"C"}`, `field "temp": want a number (float64), got bool`},
+		{"v1 unit number", `{"schema_version":1,"temp":70,"timestamp":1,"unit":1}`, `field "unit": want a string, got number`},
+		{"v1 too hot once migrated", `{"schema_version":1,"temp":212,"timestamp":1,"unit":"F"}`, `contract "temperature" v2: invalid value: field "celsius": 100 is outside -90 to 70`},
+		{"v1 fahrenheit overflow", `{"schema_version":1,"temp":-1.7976931348623157e308,"timestamp":1,"unit":"F"}`, `field "celsius": -Inf is not a finite number`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := contracts.TemperatureCodec{}.Decode([]byte(tt.payload))
+			got, err := contracts.TemperatureCodec.Decode([]byte(tt.payload))
 			if err == nil {
 				t.Fatalf("Decode(%s) = %+v; want an error containing %q", tt.payload, got, tt.want)
 			}
-			if !errors.Is(err, contracts.ErrRejected) {
-				t.Errorf("Decode(%s) error %v does not wrap ErrRejected", tt.payload, err)
+			if ce := (*contract.Error)(nil); !errors.As(err, &ce) || ce.Schema.Name != "temperature" {
+				t.Errorf("Decode(%s) error %v is not a *contract.Error of the temperature contract", tt.payload, err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Decode(%s) error %q; want it to contain %q", tt.payload, err, tt.want)
@@ -112,21 +111,21 @@ func TestTemperatureEncode(t *testing.T) {
 		{contracts.Temperature{Celsius: 21.4, Timestamp: ts}, `{"schema_version":2,"celsius":21.4,"timestamp":1754044800000}`},
 		{contracts.Temperature{}, `{"schema_version":2,"celsius":0,"timestamp":0}`},
 		{contracts.Temperature{Celsius: -40, Timestamp: 1}, `{"schema_version":2,"celsius":-40,"timestamp":1}`},
-		{contracts.Temperature{Celsius: 1e-9, Timestamp: 1}, `{"schema_version":2,"celsius":1e-09,"timestamp":1}`},
+		{contracts.Temperature{Celsius: 1e-9, Timestamp: 1}, `{"schema_version":2,"celsius":1e-9,"timestamp":1}`},
 	}
 	for _, tt := range tests {
-		got, err := contracts.TemperatureCodec{}.Encode(tt.in)
+		got, err := contracts.TemperatureCodec.Encode(tt.in)
 		if err != nil || string(got) != tt.want {
 			t.Errorf("Encode(%+v) = %s, %v; want %s", tt.in, got, err, tt.want)
 		}
-		// json.Marshal agrees, also inside other values.
-		std, err := json.Marshal(tt.in)
-		if err != nil || string(std) != tt.want {
-			t.Errorf("json.Marshal(%+v) = %s, %v; want %s", tt.in, std, err, tt.want)
-		}
 	}
-	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if got, err := (contracts.TemperatureCodec{}).Encode(contracts.Temperature{Celsius: bad}); err == nil {
+	// For a peer that speaks only version 1.
+	got, err := contracts.TemperatureCodec.As(1).Encode(contracts.Temperature{Celsius: 21.4, Timestamp: ts})
+	if want := `{"schema_version":1,"temp":21.4,"timestamp":1754044800000,"unit":"C"}`; err != nil || string(got) != want {
+		t.Errorf("As(1).Encode = %s, %v; want %s", got, err, want)
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -90.5, 71} {
+		if got, err := contracts.TemperatureCodec.Encode(contracts.Temperature{Celsius: bad}); err == nil {
 			t.Errorf("Encode(celsius %v) = %s; want an error", bad, got)
 		}
 	}
@@ -142,11 +141,11 @@ func TestHumidityCodec(t *testing.T) {
 		{`{"percent":100,"timestamp":1}`, contracts.Humidity{Percent: 100, Timestamp: 1}},
 	}
 	for _, tt := range good {
-		got, err := contracts.HumidityCodec{}.Decode([]byte(tt.payload))
+		got, err := contracts.HumidityCodec.Decode([]byte(tt.payload))
 		if err != nil || got != tt.want {
 			t.Errorf("Decode(%s) = %+v, %v; want %+v", tt.payload, got, err, tt.want)
 		}
-		enc, err := contracts.HumidityCodec{}.Encode(got)
+		enc, err := contracts.HumidityCodec.Encode(got)
 		if err != nil || string(enc) != tt.payload {
 			t.Errorf("Encode(%+v) = %s, %v; want %s", got, enc, err, tt.payload)
 		}
@@ -155,24 +154,24 @@ func TestHumidityCodec(t *testing.T) {
 		payload string
 		want    string
 	}{
-		{`{"timestamp":1}`, "missing percent"},
-		{`{"percent":"58","timestamp":1}`, "percent: want a number, got a string"},
-		{`{"percent":null,"timestamp":1}`, "percent: want a number, got null"},
-		{`{"percent":100.5,"timestamp":1}`, "percent 100.5 outside 0..100"},
-		{`{"percent":-0.1,"timestamp":1}`, "percent -0.1 outside 0..100"},
-		{`{"percent":50}`, "missing timestamp"},
-		{`{"percent":50,"timestamp":-1}`, "timestamp: want Unix milliseconds"},
+		{`{"timestamp":1}`, `contract "humidity" v1: payload does not decode: field "percent": missing`},
+		{`{"percent":"58","timestamp":1}`, `field "percent": want a number (float64), got string`},
+		{`{"percent":null,"timestamp":1}`, `field "percent": null, but the field is required`},
+		{`{"percent":100.5,"timestamp":1}`, `contract "humidity" v1: invalid value: field "percent": 100.5 is outside 0 to 100`},
+		{`{"percent":-0.1,"timestamp":1}`, `field "percent": -0.1 is outside 0 to 100`},
+		{`{"percent":50}`, `field "timestamp": missing`},
+		{`{"percent":50,"timestamp":-1}`, `field "timestamp": want an unsigned integer`},
 		{`["percent",50]`, "want a JSON object, got an array"},
 		{`{"percent":5`, "malformed JSON"},
 	}
 	for _, tt := range bad {
-		got, err := contracts.HumidityCodec{}.Decode([]byte(tt.payload))
-		if err == nil || !errors.Is(err, contracts.ErrRejected) || !strings.Contains(err.Error(), tt.want) {
+		got, err := contracts.HumidityCodec.Decode([]byte(tt.payload))
+		if err == nil || !errors.Is(err, contract.ErrDecode) && !errors.Is(err, contract.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Decode(%s) = %+v, %v; want an error containing %q", tt.payload, got, err, tt.want)
 		}
 	}
 	for _, p := range []float64{-1, 101, math.NaN()} {
-		if got, err := (contracts.HumidityCodec{}).Encode(contracts.Humidity{Percent: p}); err == nil {
+		if got, err := contracts.HumidityCodec.Encode(contracts.Humidity{Percent: p}); err == nil {
 			t.Errorf("Encode(percent %v) = %s; want an error", p, got)
 		}
 	}

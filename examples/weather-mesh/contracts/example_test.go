@@ -8,8 +8,8 @@ import (
 
 // A version 1 payload in Fahrenheit is migrated to the current contract,
 // and a payload without a schema version is rejected.
-func ExampleTemperatureCodec() {
-	var c contracts.TemperatureCodec
+func Example_temperatureCodec() {
+	c := contracts.TemperatureCodec
 	t, err := c.Decode([]byte(`{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`))
 	fmt.Printf("%.2f °C at %d, %v\n", t.Celsius, t.Timestamp, err)
 
@@ -21,7 +21,7 @@ func ExampleTemperatureCodec() {
 	// Output:
 	// 21.39 °C at 1754044800000, <nil>
 	// {"schema_version":2,"celsius":21.38888888888889,"timestamp":1754044800000}
-	// contracts: temperature: rejected payload: missing schema_version (version 1 or 2 required)
+	// contract "temperature": payload has no version: field "schema_version": missing
 }
 
 func ExampleDewPointOf() {

@@ -19,7 +19,7 @@ func FuzzTemperatureDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var c contracts.TemperatureCodec
+	c := contracts.TemperatureCodec
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := c.Decode(payload)
 		if err != nil {
@@ -47,7 +47,7 @@ func FuzzHumidityDecode(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var c contracts.HumidityCodec
+	c := contracts.HumidityCodec
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		v, err := c.Decode(payload)
 		if err != nil {

@@ -152,11 +152,11 @@ func writeScreenshot(t *testing.T, parent *browser, path string) {
 	}
 	// The readings go through the broker, as a station's would.
 	produce := func(n int, at time.Time) {
-		temp, err := contracts.TemperatureCodec{}.Encode(sims[n].Temperature(at))
+		temp, err := contracts.TemperatureCodec.Encode(sims[n].Temperature(at))
 		if err != nil {
 			t.Fatal(err)
 		}
-		hum, err := contracts.HumidityCodec{}.Encode(sims[n].Humidity(at))
+		hum, err := contracts.HumidityCodec.Encode(sims[n].Humidity(at))
 		if err != nil {
 			t.Fatal(err)
 		}

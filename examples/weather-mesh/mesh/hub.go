@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb"
-	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/connector/mqtt"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 )
@@ -83,8 +82,8 @@ type HubFamilies struct {
 // QoS 1: one subscription per measurement, whatever the number of
 // stations. Each instance's link metadata counts its own messages
 // (received, decode_errors). A message whose topic names no valid station
-// id, or whose payload breaks the contract (see contracts.TemperatureCodec
-// and contracts.HumidityCodec) before its station has a record, is
+// id, or whose payload breaks the contract (see contracts.TemperatureContract
+// and contracts.HumidityContract) before its station has a record, is
 // dropped, logged and counted in the family's metadata (Rejected).
 //
 // Hub must be called before db runs, once per DB. A nil opts gives the
@@ -119,13 +118,13 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	if err != nil {
 		return nil, err
 	}
-	temp.RemoteAccess(contracts.TemperatureCodec{})
-	hum.RemoteAccess(contracts.HumidityCodec{})
-	dew.RemoteAccess(codec.JSON[contracts.DewPoint]{})
+	temp.RemoteAccess(contracts.TemperatureCodec)
+	hum.RemoteAccess(contracts.HumidityCodec)
+	dew.RemoteAccess(contracts.DewPointCodec)
 	temp.LinkFrom("mqtt://"+contracts.TemperatureTopicTemplate,
-		inbound[contracts.Temperature]{contracts.TemperatureCodec{}, contracts.KindTemperature}, mqtt.QoS(1))
+		inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature}, mqtt.QoS(1))
 	hum.LinkFrom("mqtt://"+contracts.HumidityTopicTemplate,
-		inbound[contracts.Humidity]{contracts.HumidityCodec{}, contracts.KindHumidity}, mqtt.QoS(1))
+		inbound[contracts.Humidity]{contracts.HumidityCodec, contracts.KindHumidity}, mqtt.QoS(1))
 	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
 		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
 			return contracts.DewPointOf(t, h), true
@@ -146,6 +145,14 @@ var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]
 func (c inbound[T]) Encode(v T) ([]byte, error) { return c.c.Encode(v) }
 
 func (c inbound[T]) Decode(payload []byte) (T, error) { return c.c.Decode(payload) }
+
+// Validate reports the mistakes of the contract codec it wraps.
+func (c inbound[T]) Validate() error {
+	if v, ok := c.c.(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
+}
 
 func (c inbound[T]) DecodeTopic(topic string, payload []byte) (T, error) {
 	var zero T

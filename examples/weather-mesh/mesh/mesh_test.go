@@ -276,11 +276,13 @@ func TestHubRejects(t *testing.T) {
 		`{"schema_version":3,"celsius":30,"timestamp":3000}`,
 		`{"schema_version":2,"celsius":"30","timestamp":3000}`,
 		`{"schema_version":2,"timestamp":3000}`,
+		`{"schema_version":2,"celsius":-300,"timestamp":3000}`,         // implausible
+		`{"schema_version":1,"temp":1000,"timestamp":3000,"unit":"K"}`, // 726.85 °C once migrated
 	}
 	for _, p := range badTemps {
 		publish("station/3/temperature", p)
 	}
-	badHums := []string{`{"percent":120,"timestamp":3000}`, `{"timestamp":3000}`}
+	badHums := []string{`{"percent":120,"timestamp":3000}`, `{"percent":-0.5,"timestamp":3000}`, `{"timestamp":3000}`}
 	for _, p := range badHums {
 		publish("station/3/humidity", p)
 	}
@@ -331,7 +333,7 @@ func TestHubRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	latest, err := rr.Latest()
-	if want, _ := (contracts.TemperatureCodec{}).Encode(migrated); err != nil || string(latest) != string(want) {
+	if want, _ := contracts.TemperatureCodec.Encode(migrated); err != nil || string(latest) != string(want) {
 		t.Errorf("remote latest of %s = %s, %v; want %s", tk, latest, err, want)
 	}
 	// Humidity kept its value too: the next temperature joins with it.

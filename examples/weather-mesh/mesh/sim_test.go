@@ -34,10 +34,10 @@ func TestSimulatorBounds(t *testing.T) {
 				t.Fatalf("step %d: timestamps %d, %d; want %d", i, temp.Timestamp, hum.Timestamp, ms)
 			}
 			// Every reading is a valid payload.
-			if _, err := (contracts.HumidityCodec{}).Encode(hum); err != nil {
+			if _, err := contracts.HumidityCodec.Encode(hum); err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
-			if _, err := (contracts.TemperatureCodec{}).Encode(temp); err != nil {
+			if _, err := contracts.TemperatureCodec.Encode(temp); err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
 		}

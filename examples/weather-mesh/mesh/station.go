@@ -54,10 +54,10 @@ func Station(db *aimdb.DB, slot int, interval time.Duration, sim *Simulator) err
 	}
 	temp.Source(sample(interval, sim.Temperature), aimdb.Named("simulator"))
 	hum.Source(sample(interval, sim.Humidity), aimdb.Named("simulator"))
-	temp.LinkTo("mqtt://"+contracts.TemperatureTopic(slot), contracts.TemperatureCodec{}, mqtt.QoS(1), mqtt.Retain(false))
-	hum.LinkTo("mqtt://"+contracts.HumidityTopic(slot), contracts.HumidityCodec{}, mqtt.QoS(1), mqtt.Retain(false))
-	temp.RemoteAccess(contracts.TemperatureCodec{})
-	hum.RemoteAccess(contracts.HumidityCodec{})
+	temp.LinkTo("mqtt://"+contracts.TemperatureTopic(slot), contracts.TemperatureCodec, mqtt.QoS(1), mqtt.Retain(false))
+	hum.LinkTo("mqtt://"+contracts.HumidityTopic(slot), contracts.HumidityCodec, mqtt.QoS(1), mqtt.Retain(false))
+	temp.RemoteAccess(contracts.TemperatureCodec)
+	hum.RemoteAccess(contracts.HumidityCodec)
 	return nil
 }
 

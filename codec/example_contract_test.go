@@ -1,0 +1,35 @@
+package codec_test
+
+import (
+	"fmt"
+
+	"github.com/aimdb-go/aimdb/codec"
+)
+
+// The JSON codec of a contract reads every version, migrates and checks,
+// and can write an old version for a peer that needs it.
+func ExampleJSONFor() {
+	c := codec.JSONFor(temps) // "temperature" v2, v1 migrated (see contract_test.go)
+
+	v, err := c.Decode([]byte(`{"schema_version":1,"temp":50,"timestamp":1754044800000,"unit":"F"}`))
+	fmt.Println(v, err)
+
+	b, _ := c.Encode(v)
+	fmt.Println(string(b))
+	b, _ = c.As(1).Encode(v)
+	fmt.Println(string(b))
+
+	_, err = c.Decode([]byte(`{"schema_version":2,"celsius":-300,"timestamp":1754044800000}`))
+	fmt.Println(err)
+	_, err = c.Decode([]byte(`{"schema_version":2,"celsius":"warm","timestamp":1754044800000}`))
+	fmt.Println(err)
+	_, err = c.Decode([]byte(`{"celsius":21.5,"timestamp":1754044800000}`))
+	fmt.Println(err)
+	// Output:
+	// {10 1754044800000} <nil>
+	// {"schema_version":2,"celsius":10,"timestamp":1754044800000}
+	// {"schema_version":1,"temp":10,"timestamp":1754044800000,"unit":"C"}
+	// contract "temperature" v2: invalid value: field "celsius": -300 is outside -90 to 70
+	// contract "temperature" v2: payload does not decode: field "celsius": want a number (float64), got string
+	// contract "temperature": payload has no version: field "schema_version": missing
+}

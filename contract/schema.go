@@ -1,0 +1,96 @@
+package contract
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// A Schema names one version of a contract: the wire identity of a type.
+// Versions count from 1.
+type Schema struct {
+	Name    string
+	Version uint32
+}
+
+// String returns the schema as "name v<version>", for example
+// "temperature v2".
+func (s Schema) String() string {
+	return strconv.Quote(s.Name) + " v" + strconv.FormatUint(uint64(s.Version), 10)
+}
+
+// A SchemaType is a type that declares its schema. Every version of a
+// contract is its own Go type with its own Schema method; the method is
+// called on the zero value and must return a constant.
+type SchemaType interface {
+	Schema() Schema
+}
+
+// A Version is one version of a contract as a Registry sees it: its
+// schema and the name of the Go type that holds it.
+type Version struct {
+	Schema Schema
+	Type   string // the Go type, as fmt's %T prints it
+}
+
+// A Versioned is what a Registry registers: a contract lists every
+// version it reads. *Contract[T] is one.
+type Versioned interface {
+	Versions() []Version
+}
+
+// A Registry indexes contracts by schema name and version, so that tools
+// and servers can find a contract from the schema a payload names. A
+// (name, version) pair belongs to one Go type: registering it again is a
+// configuration error, even for the same type, because two declarations
+// of one wire version drift apart.
+//
+// The zero value is an empty registry. A Registry is not safe for
+// concurrent use; fill it at start-up.
+type Registry struct {
+	byKey map[Schema]Version
+	errs  []error
+}
+
+// Register adds every version of c. A version already registered is
+// refused with an error naming both Go types; the other versions of c
+// are still added. The error is also kept for Err.
+func (r *Registry) Register(c Versioned) error {
+	if r.byKey == nil {
+		r.byKey = map[Schema]Version{}
+	}
+	var errs []error
+	for _, v := range c.Versions() {
+		if old, ok := r.byKey[v.Schema]; ok {
+			err := fmt.Errorf("contract: schema %s registered twice: by %s and by %s", v.Schema, old.Type, v.Type)
+			errs = append(errs, err)
+			continue
+		}
+		r.byKey[v.Schema] = v
+	}
+	r.errs = append(r.errs, errs...)
+	return errors.Join(errs...)
+}
+
+// Err returns every mistake Register found, or nil.
+func (r *Registry) Err() error { return errors.Join(r.errs...) }
+
+// Lookup returns the registered version of schema s.
+func (r *Registry) Lookup(s Schema) (Version, bool) {
+	v, ok := r.byKey[s]
+	return v, ok
+}
+
+// All returns every registered version, ordered by name, then version.
+func (r *Registry) All() []Version {
+	out := make([]Version, 0, len(r.byKey))
+	for _, v := range r.byKey {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b Version) int {
+		return cmp.Or(cmp.Compare(a.Schema.Name, b.Schema.Name), cmp.Compare(a.Schema.Version, b.Schema.Version))
+	})
+	return out
+}
