@@ -39,7 +39,7 @@ type target struct {
 	Unit    string  `json:"unit"`     // ns/op, p50-ns, p99-ns, …
 	Max     float64 `json:"max"`      // ratio impl/vs must be ≤ Max
 	AbsMax  float64 `json:"abs_max"`  // value must be ≤ AbsMax
-	DiffMax float64 `json:"diff_max"` // value(row) − value(vs_row) must be ≤ DiffMax
+	DiffMax float64 `json:"diff_max"` // value(row) − value(vs_row), or value − vs's value, must be ≤ DiffMax
 	Note    string  `json:"note"`
 }
 
@@ -204,6 +204,9 @@ func writeTargets(md *strings.Builder, targets []target, all []pass) {
 			target string
 		)
 		switch {
+		case t.Vs != "" && t.DiffMax != 0:
+			rs = paired(all, a, key(t.Row, t.Vs), t.Unit, func(x, y float64) float64 { return x - y })
+			vs, bound, target = t.Vs, t.DiffMax, fmt.Sprintf("≤ +%g", t.DiffMax)
 		case t.Vs != "":
 			rs = paired(all, a, key(t.Row, t.Vs), t.Unit, func(x, y float64) float64 { return x / y })
 			vs, bound, target = t.Vs, t.Max, fmt.Sprintf("≤ %g×", t.Max)
