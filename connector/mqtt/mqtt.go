@@ -290,12 +290,6 @@ func QoS(q int) aimdb.LinkOption { return aimdb.LinkParam("qos", strconv.Itoa(q)
 // Retain sets the retain flag of an outbound link's messages.
 func Retain(r bool) aimdb.LinkOption { return aimdb.LinkParam("retain", strconv.FormatBool(r)) }
 
-// sub is one inbound subscription of a session.
-type sub struct {
-	filter  string
-	deliver func(*connector.Message)
-}
-
 func closed(c <-chan struct{}) bool {
 	select {
 	case <-c:

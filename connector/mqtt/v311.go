@@ -16,9 +16,10 @@ import (
 // v311 is an MQTT 3.1.1 session on paho.mqtt.golang with its automatic
 // reconnect turned off: the DB owns that.
 type v311 struct {
-	c    pahov3.Client
-	done chan struct{}
-	once sync.Once
+	c      pahov3.Client
+	done   chan struct{}
+	once   sync.Once
+	routes routes // MQTT 3.1.1 has no subscription identifiers
 }
 
 func (d *Dialer) dial311(ctx context.Context, conn net.Conn) (*v311, error) {
@@ -41,7 +42,10 @@ func (d *Dialer) dial311(ctx context.Context, conn net.Conn) (*v311, error) {
 		SetOrderMatters(true).
 		SetKeepAlive(d.opts.KeepAlive).
 		SetConnectTimeout(d.opts.ConnectTimeout).
-		SetConnectionLostHandler(func(pahov3.Client, error) { s.end() })
+		SetConnectionLostHandler(func(pahov3.Client, error) { s.end() }).
+		SetDefaultPublishHandler(func(_ pahov3.Client, msg pahov3.Message) {
+			s.routes.route(msg.Topic(), msg.Payload(), 0)
+		})
 	if d.user != "" {
 		o.SetUsername(d.user)
 		if d.hasPass {
@@ -73,9 +77,8 @@ func (s *v311) Subscribe(ctx context.Context, l *connector.Link, deliver func(*c
 	if err != nil {
 		return err
 	}
-	t := s.c.Subscribe(l.Topic, qos, func(_ pahov3.Client, msg pahov3.Message) {
-		deliver(&connector.Message{Topic: msg.Topic(), Payload: msg.Payload()})
-	})
+	s.routes.add(l.Topic, deliver)
+	t := s.c.Subscribe(l.Topic, qos, nil) // the default handler routes every message
 	if err := wait(ctx, t); err != nil {
 		return s.lost(err)
 	}

@@ -15,24 +15,15 @@ import (
 )
 
 // v5 is an MQTT 5 session on the plain paho client: no automatic
-// reconnect, the DB owns that.
-//
-// Overlapping subscriptions ("station/+/t" and "station/#") make some
-// brokers (mosquitto) send one copy of a message per matching
-// subscription, others (mochi, HiveMQ) one copy carrying every matching
-// subscription identifier. Each broker subscription therefore gets an
-// identifier, and a received copy is routed — to every link whose
-// filter matches — only if its identifier is the highest among the
-// matching subscriptions: exactly one copy is routed either way (paho
-// keeps the last identifier of a packet, and brokers that send one copy
-// list them in ascending order, as the specification's examples do).
+// reconnect, the DB owns that. Each broker filter is subscribed with a
+// subscription identifier, which routes (see routes) uses to send every
+// message to its links once.
 type v5 struct {
 	c      *paho.Client
 	ctx    context.Context // cancelled when the connection ends
+	routes routes
 	mu     sync.Mutex
-	subs   []sub
-	ids    map[string]int // broker filter → subscription identifier
-	noSubs bool           // the broker refuses subscription identifiers
+	noSubs bool // the broker refuses subscription identifiers
 }
 
 func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
@@ -84,27 +75,11 @@ func (s *v5) opCtx(ctx context.Context) (context.Context, func()) {
 }
 
 func (s *v5) received(pr paho.PublishReceived) (bool, error) {
-	m := connector.Message{Topic: pr.Packet.Topic, Payload: pr.Packet.Payload}
-	s.mu.Lock()
-	subs := s.subs
+	id := 0
 	if p := pr.Packet.Properties; p != nil && p.SubscriptionIdentifier != nil {
-		highest := 0
-		for f, id := range s.ids {
-			if id > highest && connector.MatchTopic(f, m.Topic) {
-				highest = id
-			}
-		}
-		if *p.SubscriptionIdentifier != highest {
-			s.mu.Unlock()
-			return true, nil // another copy of this message is routed
-		}
+		id = *p.SubscriptionIdentifier
 	}
-	s.mu.Unlock()
-	for _, sb := range subs {
-		if connector.MatchTopic(sb.filter, m.Topic) {
-			sb.deliver(&m)
-		}
-	}
+	s.routes.route(pr.Packet.Topic, pr.Packet.Payload, id)
 	return true, nil
 }
 
@@ -113,16 +88,8 @@ func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*con
 	if err != nil {
 		return err
 	}
+	id := s.routes.add(l.Topic, deliver)
 	s.mu.Lock()
-	s.subs = append(s.subs[:len(s.subs):len(s.subs)], sub{l.Topic, deliver})
-	if s.ids == nil {
-		s.ids = map[string]int{}
-	}
-	id, ok := s.ids[l.Topic]
-	if !ok {
-		id = len(s.ids) + 1
-		s.ids[l.Topic] = id
-	}
 	var props *paho.SubscribeProperties
 	if !s.noSubs {
 		props = &paho.SubscribeProperties{SubscriptionIdentifier: &id}
