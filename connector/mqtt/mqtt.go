@@ -88,7 +88,19 @@ type Options struct {
 	// bytes). MQTT 3.1.1 has no such property; it is ignored there. If
 	// zero, there is no limit.
 	MaxPacketSize int
+
+	// MaxInflight bounds the QoS 1 and 2 messages published and not yet
+	// acknowledged by the broker: the DB sends the next message without
+	// waiting for the previous one's acknowledgement, up to this window,
+	// in order. In MQTT 5 the broker's receive maximum lowers it. If the
+	// connection is lost, the messages in flight are sent again (at least
+	// once). If zero, it is DefaultMaxInflight; at most 65535 (MQTT's
+	// packet identifiers).
+	MaxInflight int
 }
+
+// DefaultMaxInflight is the default of Options.MaxInflight.
+const DefaultMaxInflight = 128
 
 // A Dialer connects to one MQTT broker. It is safe for concurrent use.
 type Dialer struct {
@@ -164,6 +176,10 @@ func NewDialer(broker string, o Options) (*Dialer, error) {
 	if d.opts.ConnectTimeout <= 0 {
 		d.opts.ConnectTimeout = 10 * time.Second
 	}
+	if d.opts.MaxInflight <= 0 {
+		d.opts.MaxInflight = DefaultMaxInflight
+	}
+	d.opts.MaxInflight = min(d.opts.MaxInflight, 65535)
 	if o.Protocol != V5 && o.Protocol != V311 {
 		return nil, fmt.Errorf("mqtt: unknown protocol %d", o.Protocol)
 	}

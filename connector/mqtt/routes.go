@@ -9,20 +9,21 @@ import (
 
 // routes is a session's inbound routing table: the links subscribed to
 // each broker filter, found for a message by one connector.TopicRouter
-// match (or, in MQTT 5, by the message's subscription identifier), never
-// by a scan of every link.
+// match (a map lookup when no filter holds a wildcard), never by a scan
+// of every link.
 //
 // Overlapping subscriptions ("station/+/t" and "station/#") make some
 // brokers (mosquitto) send one copy of a message per matching
 // subscription, others (mochi, HiveMQ) one copy carrying every matching
-// subscription identifier. Each broker filter therefore has an
+// subscription identifier. In MQTT 5 each broker filter therefore has an
 // identifier, and a copy that carries one is routed — to every link whose
 // filter matches — only if its identifier is the highest among the
 // matching filters: exactly one copy is routed either way (paho keeps
 // the last identifier of a packet, and brokers that send one copy list
-// them in ascending order, as the specification's examples do). When no
-// filter holds a wildcard, the identifier alone names the one filter that
-// can match, and the message goes straight to its links.
+// them in ascending order, as the specification's examples do). The
+// session sends the identifiers only once filters can overlap (see
+// overlap): an identifier costs paho two allocations per message
+// received.
 type routes struct {
 	mu     sync.Mutex
 	router connector.TopicRouter[*route]
@@ -38,14 +39,16 @@ type routes struct {
 
 // route is one broker filter and the links subscribed to it.
 type route struct {
-	filter string // what topics match: the broker filter without a $share/group/ or $queue/ prefix
+	name   string // the broker filter
+	filter string // what topics match: name without a $share/group/ or $queue/ prefix
 	id     int
+	qos    byte // the highest QoS of its links
 	subs   []func(*connector.Message)
 }
 
-// add subscribes deliver to filter and returns the filter's
-// subscription identifier (1 for the first filter, then 2, …).
-func (r *routes) add(filter string, deliver func(*connector.Message)) int {
+// add subscribes deliver to filter at qos and returns the filter's route;
+// its subscription identifier is 1 for the first filter, then 2, ….
+func (r *routes) add(filter string, qos byte, deliver func(*connector.Message)) *route {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rt := r.byName[filter]
@@ -53,13 +56,36 @@ func (r *routes) add(filter string, deliver func(*connector.Message)) int {
 		if r.byName == nil {
 			r.byName = map[string]*route{}
 		}
-		rt = &route{filter: sharedFilter(filter), id: len(r.byID) + 1}
+		rt = &route{name: filter, filter: sharedFilter(filter), id: len(r.byID) + 1}
 		r.byName[filter] = rt
 		r.byID = append(r.byID, rt)
 		r.router.Add(rt.filter, rt)
 	}
+	rt.qos = max(rt.qos, qos)
 	rt.subs = append(rt.subs, deliver)
-	return rt.id
+	return rt
+}
+
+// overlap reports whether two filters may match one topic: there are at
+// least two, and one holds a wildcard. (Two filters without wildcards
+// match only their own, different topics.)
+func (r *routes) overlap() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byID) >= 2 && r.router.HasWildcards()
+}
+
+// all returns every route but except, in subscription order.
+func (r *routes) all(except *route) []*route {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var rs []*route
+	for _, rt := range r.byID {
+		if rt != except {
+			rs = append(rs, rt)
+		}
+	}
+	return rs
 }
 
 // route delivers a message received on topic to the links whose filter
@@ -68,22 +94,12 @@ func (r *routes) add(filter string, deliver func(*connector.Message)) int {
 func (r *routes) route(topic string, payload []byte, subID int) {
 	r.mu.Lock()
 	r.deliver = r.deliver[:0]
-	switch {
-	case subID > 0 && !r.router.HasWildcards():
-		if subID <= len(r.byID) && r.byID[subID-1].filter == topic {
-			r.deliver = append(r.deliver, r.byID[subID-1].subs...)
-		}
-	default:
-		r.matched = r.router.Match(topic, r.matched[:0])
-		if subID > 0 {
-			highest := 0
-			for _, rt := range r.matched {
-				highest = max(highest, rt.id)
-			}
-			if subID != highest {
-				break // another copy of this message is routed
-			}
-		}
+	r.matched = r.router.Match(topic, r.matched[:0])
+	highest := 0
+	for _, rt := range r.matched {
+		highest = max(highest, rt.id)
+	}
+	if subID == 0 || subID == highest { // else another copy of this message is routed
 		for _, rt := range r.matched {
 			r.deliver = append(r.deliver, rt.subs...)
 		}
