@@ -128,3 +128,37 @@ func (n *routerNode[V]) match(rest string, done, noWild bool, dst []V) []V {
 	}
 	return dst
 }
+
+// FiltersOverlap reports whether some topic matches both filters, as
+// MatchTopic decides: "station/+/t" and "station/#" overlap, "station/+/t"
+// and "station/+/h" do not, and neither do "+/x" and "$SYS/x" (a topic
+// starting with '$' is not matched by a filter starting with a wildcard).
+// It reports true for a string that ValidFilter rejects.
+func FiltersOverlap(a, b string) bool {
+	if !ValidFilter(a) || !ValidFilter(b) {
+		return true
+	}
+	wild := func(l string) bool { return l == "+" || l == "#" }
+	for first := true; ; first = false {
+		x, arest, amore := strings.Cut(a, "/")
+		y, brest, bmore := strings.Cut(b, "/")
+		if first && (wild(x) && strings.HasPrefix(y, "$") || wild(y) && strings.HasPrefix(x, "$")) {
+			return false
+		}
+		if x == "#" || y == "#" {
+			return true
+		}
+		if x != y && x != "+" && y != "+" {
+			return false
+		}
+		switch {
+		case !amore && !bmore:
+			return true
+		case !amore: // "a" and "a/#": the topic "a"
+			return brest == "#"
+		case !bmore:
+			return arest == "#"
+		}
+		a, b = arest, brest
+	}
+}

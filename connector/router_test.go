@@ -113,6 +113,71 @@ func FuzzTopicRouter(f *testing.F) {
 	})
 }
 
+// TestFiltersOverlapMatchesSearch checks FiltersOverlap against a search
+// for a topic both filters match, over random valid filters and every
+// topic of up to four levels made of their literal levels and one other.
+func TestFiltersOverlapMatchesSearch(t *testing.T) {
+	var topics []string
+	alphabet := []string{"a", "b", "$x", "", "z"}
+	var build func(prefix string, n int)
+	build = func(prefix string, n int) {
+		for _, l := range alphabet {
+			topic := l
+			if n > 0 {
+				topic = prefix + "/" + l
+			}
+			topics = append(topics, topic)
+			if n < 3 {
+				build(topic, n+1)
+			}
+		}
+	}
+	build("", 0)
+	filterLevels := []string{"a", "b", "$x", "", "+", "#"}
+	gen := rapid.Custom(func(t *rapid.T) string {
+		for {
+			n := rapid.IntRange(1, 3).Draw(t, "levels")
+			parts := make([]string, n)
+			for i := range parts {
+				parts[i] = rapid.SampledFrom(filterLevels).Draw(t, "level")
+			}
+			if f := strings.Join(parts, "/"); connector.ValidFilter(f) {
+				return f
+			}
+		}
+	})
+	rapid.Check(t, func(t *rapid.T) {
+		a, b := gen.Draw(t, "a"), gen.Draw(t, "b")
+		witness := ""
+		found := false
+		for _, topic := range topics {
+			if connector.MatchTopic(a, topic) && connector.MatchTopic(b, topic) {
+				witness, found = topic, true
+				break
+			}
+		}
+		if got := connector.FiltersOverlap(a, b); got != found {
+			t.Fatalf("FiltersOverlap(%q, %q) = %v; a topic matching both: %v %q", a, b, got, found, witness)
+		}
+	})
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"station/+/t", "station/#", true},
+		{"station/+/t", "station/+/h", false},
+		{"station/7/t", "station/+/t", true},
+		{"+/x", "$SYS/x", false},
+		{"a", "a/#", true},
+		{"a/+/#", "a", false},
+		{"a+", "b", true}, // not a valid filter: may overlap
+	} {
+		if got := connector.FiltersOverlap(tt.a, tt.b); got != tt.want {
+			t.Errorf("FiltersOverlap(%q, %q) = %v; want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
 func BenchmarkTopicRouter(b *testing.B) {
 	for _, n := range []int{10, 1_000, 100_000} {
 		var r connector.TopicRouter[int]

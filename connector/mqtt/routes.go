@@ -21,14 +21,15 @@ import (
 // matching filters: exactly one copy is routed either way (paho keeps
 // the last identifier of a packet, and brokers that send one copy list
 // them in ascending order, as the specification's examples do). The
-// session sends the identifiers only once filters can overlap (see
+// session sends the identifiers only once two filters overlap (see
 // overlap): an identifier costs paho two allocations per message
 // received.
 type routes struct {
-	mu     sync.Mutex
-	router connector.TopicRouter[*route]
-	byName map[string]*route
-	byID   []*route // identifier i at index i-1
+	mu       sync.Mutex
+	router   connector.TopicRouter[*route]
+	byName   map[string]*route
+	byID     []*route // identifier i at index i-1
+	overlaps bool     // two filters match a common topic
 
 	// Scratch of the delivering goroutine (one at a time per session),
 	// reused for every message.
@@ -57,6 +58,9 @@ func (r *routes) add(filter string, qos byte, deliver func(*connector.Message)) 
 			r.byName = map[string]*route{}
 		}
 		rt = &route{name: filter, filter: sharedFilter(filter), id: len(r.byID) + 1}
+		if !r.overlaps {
+			r.overlaps = r.overlapsAny(rt.filter)
+		}
 		r.byName[filter] = rt
 		r.byID = append(r.byID, rt)
 		r.router.Add(rt.filter, rt)
@@ -66,13 +70,27 @@ func (r *routes) add(filter string, qos byte, deliver func(*connector.Message)) 
 	return rt
 }
 
-// overlap reports whether two filters may match one topic: there are at
-// least two, and one holds a wildcard. (Two filters without wildcards
-// match only their own, different topics.)
+// overlap reports whether two filters match a common topic.
 func (r *routes) overlap() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.byID) >= 2 && r.router.HasWildcards()
+	return r.overlaps
+}
+
+// overlapsAny reports whether filter, not yet added, shares a topic with
+// a filter of r. A filter without wildcards is a topic: the router finds
+// the filters matching it. Otherwise each filter is compared; that
+// happens only while nothing overlaps, once per new wildcard filter.
+func (r *routes) overlapsAny(filter string) bool {
+	if connector.ValidFilter(filter) && !connector.HasWildcard(filter) {
+		return len(r.router.Match(filter, nil)) > 0
+	}
+	for _, rt := range r.byID {
+		if connector.FiltersOverlap(filter, rt.filter) {
+			return true
+		}
+	}
+	return false
 }
 
 // all returns every route but except, in subscription order.

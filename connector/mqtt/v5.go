@@ -16,7 +16,7 @@ import (
 )
 
 // v5 is an MQTT 5 session on the plain paho client: no automatic
-// reconnect, the DB owns that. Once its filters may overlap, each is
+// reconnect, the DB owns that. Once two of its filters overlap, each is
 // subscribed with a subscription identifier, which routes uses to send
 // every message to its links once.
 type v5 struct {
@@ -25,7 +25,7 @@ type v5 struct {
 	cancel context.CancelFunc
 	routes routes
 	mu     sync.Mutex
-	idsOn  bool // filters may overlap: subscribe with subscription identifiers
+	idsOn  bool // two filters overlap: subscribe with subscription identifiers
 	noSubs bool // the broker refuses subscription identifiers
 	pub    publisher5
 }
@@ -87,7 +87,7 @@ func (s *v5) received(pr paho.PublishReceived) (bool, error) {
 	return true, nil
 }
 
-// Subscribe subscribes l's filter. Once two filters may overlap, every
+// Subscribe subscribes l's filter. Once two filters overlap, every
 // filter carries its subscription identifier (see routes): the filters
 // subscribed before then are subscribed again with theirs, keeping the
 // subscription (retain handling 1: no retained message is sent again).
