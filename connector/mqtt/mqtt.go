@@ -17,6 +17,10 @@
 // The DB owns the connection (see package connector): this package
 // dials once per Dial, with a clean session, and reports a lost
 // connection; the DB reconnects with backoff and subscribes again.
+// Outbound QoS 1 and 2 messages are pipelined: up to Options.MaxInflight
+// of them await their acknowledgement at once, sent in order. Inbound
+// messages are routed to their links by one lookup, however many links
+// share the connection.
 // Credentials are used to log in and appear nowhere else: not in errors,
 // logs, metadata, or the Dialer's String.
 package mqtt
