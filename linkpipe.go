@@ -40,20 +40,19 @@ type pipeAck struct {
 	err  error
 }
 
-// pipeFor returns the manager's pipe, ready for a new session with window
-// w.
-func (m *linkManager) pipeFor(w int) *pipe {
+// newPipe returns prev (the pipe of the previous session, or nil), or a
+// bigger one, ready for a new session with window w.
+func newPipe(prev *pipe, w int) *pipe {
 	w = max(1, w)
-	p := m.pipe
+	p := prev
 	if p == nil || len(p.ring) < w {
 		p = &pipe{ring: make([]pipeSlot, w), index: make(map[*connector.Message]int, w), acks: make(chan pipeAck, w)}
-		if m.pipe != nil {
-			p.gen = m.pipe.gen
+		if prev != nil {
+			p.gen = prev.gen
 		}
 		for i := range p.ring {
 			p.index[&p.ring[i].pub] = i
 		}
-		m.pipe = p
 	}
 	p.w = w
 	p.head, p.n = 0, 0
@@ -68,8 +67,7 @@ func (m *linkManager) pipeFor(w int) *pipe {
 // its outcome arrives. At shutdown it waits for the outcome of every
 // message in flight. Messages whose outcome the lost session never gave
 // are requeued, in order, by settle.
-func (m *linkManager) servePipelined(ctx context.Context, sess connector.Session, pl connector.Pipeliner) bool {
-	p := m.pipeFor(pl.PublishWindow())
+func (m *linkManager) servePipelined(ctx context.Context, sess connector.Session, pl connector.Pipeliner, p *pipe) bool {
 	lost := sess.Done()
 	quit := m.quitCtx.Done()
 	stopping := false
@@ -176,8 +174,7 @@ func (p *pipe) ack(ctx context.Context, m *linkManager, sess connector.Session, 
 // settle runs after a Pipeliner session was closed, when every outcome
 // has arrived: it accounts for them, then requeues, in their order, the
 // messages the session lost (or drops them at the shutdown timeout).
-func (m *linkManager) settle(ctx context.Context, sess connector.Session) {
-	p := m.pipe
+func (m *linkManager) settle(ctx context.Context, sess connector.Session, p *pipe) {
 	if p == nil || p.n == 0 {
 		return
 	}

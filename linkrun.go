@@ -70,8 +70,6 @@ type linkManager struct {
 	space chan struct{} // closed when a slot frees up; nil when nobody waits
 	items chan struct{} // wakes the publisher
 	bufs  [][]byte      // payload buffers of finished messages, for the next AppendEncode
-
-	pipe *pipe // the in-flight window while a Pipeliner session is served
 }
 
 func newLinkManager(db *DB, rs *runState, scheme string) *linkManager {
@@ -265,6 +263,10 @@ func (m *linkManager) run(ctx context.Context) {
 	o := &m.db.opts
 	backoff := o.ReconnectBackoff
 	everConnected := false
+	// The window of a Pipeliner session, kept across sessions. (A local,
+	// not a field: a field's type metadata would reach every build, and
+	// the Cortex-M3 test binary has no flash to spare.)
+	var win *pipe
 	for !m.finished() && ctx.Err() == nil {
 		m.state.Store(stConnecting)
 		sess, err := m.connect(ctx)
@@ -287,12 +289,13 @@ func (m *linkManager) run(ctx context.Context) {
 		m.setState(stConnected)
 		m.log.Info("aimdb: connector connected")
 		since := o.Clock.Now()
-		done := m.serve(ctx, sess)
+		var done bool
+		done, win = m.serve(ctx, sess, win)
 		m.setState(stDisconnected)
 		if err := sess.Close(); err != nil && !done {
 			m.log.Debug("aimdb: connector session close", "err", err)
 		}
-		m.settle(ctx, sess)
+		m.settle(ctx, sess, win)
 		if done {
 			return
 		}
@@ -343,27 +346,29 @@ func (m *linkManager) connect(ctx context.Context) (connector.Session, error) {
 
 // serve publishes queued messages on sess until it is lost (false) or
 // everything is flushed at shutdown (true). A connector.Pipeliner session
-// gets up to its window of messages in flight (servePipelined).
-func (m *linkManager) serve(ctx context.Context, sess connector.Session) bool {
+// gets up to its window of messages in flight (servePipelined), in win
+// or a new pipe, which serve returns.
+func (m *linkManager) serve(ctx context.Context, sess connector.Session, win *pipe) (bool, *pipe) {
 	if pl, ok := sess.(connector.Pipeliner); ok {
-		return m.servePipelined(ctx, sess, pl)
+		win = newPipe(win, pl.PublishWindow())
+		return m.servePipelined(ctx, sess, pl, win), win
 	}
 	for {
 		msg, st := m.next(ctx, sess.Done())
 		switch st {
 		case sessionLost:
-			return false
+			return false, win
 		case allDone:
-			return true
+			return true, win
 		}
 		pub := connector.Message{Link: msg.l.conn, Topic: msg.topic, Payload: msg.payload}
 		err := sess.Publish(ctx, &pub)
 		m.publishing.Store(0)
 		switch m.outcome(ctx, sess, msg, err) {
 		case sessionLost:
-			return false
+			return false, win
 		case allDone:
-			return true
+			return true, win
 		}
 	}
 }
