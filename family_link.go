@@ -241,15 +241,17 @@ func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 		fi.busy = &rs.busy
 		rs.pending = append(rs.pending, fi.queued)
 		ctx := rs.stageCtx
+		enc := newEncoder(c) // the fan-in's goroutine is its only user
 		sub := f.subscribeInto(fi, func(fr *famReader[T], v T) {
 			view := fr.rec.linksOut[idx]
-			payload, err := c.Encode(v)
+			msg, err := enc.encode(v)
 			if err != nil {
 				view.encodeErrors.Add(1)
 				fr.rec.logger().Warn("aimdb: value failed to encode; not published", "link", view.display, "err", err)
 				return
 			}
-			m.push(ctx, outMsg{l: view, topic: view.topic, payload: payload})
+			msg.l, msg.topic = view, view.topic
+			enc.push(ctx, m, msg)
 		}, true)
 		sub.onLag = func(fr *famReader[T], missed uint64) {
 			view := fr.rec.linksOut[idx]

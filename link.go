@@ -25,6 +25,16 @@ type Codec[T any] interface {
 	Decode(payload []byte) (T, error)
 }
 
+// An AppendEncoder is a Codec that appends the encoding of a value to a
+// buffer instead of returning a new one. LinkTo uses AppendEncode when
+// the codec has it: each queued message's buffer is reused for a later
+// value once the message is published, so an outbound link allocates no
+// payload per value. The JSON, Bytes and String codecs of package codec
+// have it.
+type AppendEncoder[T any] interface {
+	AppendEncode(dst []byte, v T) ([]byte, error)
+}
+
 // A TopicDecoder is a Codec that also wants the concrete topic of an
 // inbound message, for example to take a device id from
 // "station/7/temperature" when the link subscribes to
@@ -210,6 +220,7 @@ func (r *Record[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 // outboundPump encodes every value of sub and queues it on m, until the
 // record closes (its remaining values are queued first) or ctx ends.
 func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subscription[T], c Codec[T], topicFn func(T) string) {
+	enc := newEncoder(c)
 	for {
 		v, err := sub.Recv(ctx)
 		if err != nil {
@@ -220,20 +231,58 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 			}
 			return
 		}
-		payload, err := c.Encode(v)
+		msg, err := enc.encode(v)
 		if err != nil {
 			l.encodeErrors.Add(1)
 			l.warn(l.rec.logger(), "aimdb: value failed to encode; not published", "link", l.display, "err", err)
 			continue
 		}
-		topic := l.conn.Topic
+		msg.l, msg.topic = l, l.conn.Topic
 		if topicFn != nil {
-			topic = topicFn(v)
+			msg.topic = topicFn(v)
 		}
-		if !m.push(ctx, outMsg{l: l, topic: topic, payload: payload}) {
+		if !enc.push(ctx, m, msg) {
 			return
 		}
 	}
+}
+
+// An encoder encodes the values of one outbound link: with the codec's
+// AppendEncode into a buffer the manager hands back once a message is
+// done, or with Encode. It belongs to one goroutine.
+type encoder[T any] struct {
+	c     Codec[T]
+	ae    AppendEncoder[T]
+	spare []byte
+}
+
+func newEncoder[T any](c Codec[T]) *encoder[T] {
+	ae, _ := c.(AppendEncoder[T])
+	return &encoder[T]{c: c, ae: ae}
+}
+
+// encode returns an outMsg holding the encoding of v.
+func (e *encoder[T]) encode(v T) (outMsg, error) {
+	if e.ae == nil {
+		payload, err := e.c.Encode(v)
+		return outMsg{payload: payload}, err
+	}
+	payload, err := e.ae.AppendEncode(e.spare[:0], v)
+	if err != nil {
+		e.spare = payload[:0]
+		return outMsg{}, err
+	}
+	e.spare = nil // the message owns it now
+	return outMsg{payload: payload, pooled: true}, nil
+}
+
+// push queues msg on m and keeps the spare buffer m returns.
+func (e *encoder[T]) push(ctx context.Context, m *linkManager, msg outMsg) bool {
+	spare, ok := m.push(ctx, msg)
+	if spare != nil {
+		e.spare = spare
+	}
+	return ok
 }
 
 // LinkFrom stores every message the connector receives on the URL's

@@ -36,7 +36,12 @@ type outMsg struct {
 	l       *link
 	topic   string
 	payload []byte
+	pooled  bool // payload is the manager's buffer (AppendEncoder): reused once the message is done
 }
+
+// maxPooledPayload is the capacity above which a payload buffer is left
+// to the garbage collector instead of being reused.
+const maxPooledPayload = 64 << 10
 
 // A linkManager owns one scheme's connector while the DB runs: it dials
 // with backoff, subscribes the inbound links after every (re)connect, and
@@ -64,6 +69,7 @@ type linkManager struct {
 	pumps int           // outbound pumps running, plus one until shutdown starts
 	space chan struct{} // closed when a slot frees up; nil when nobody waits
 	items chan struct{} // wakes the publisher
+	bufs  [][]byte      // payload buffers of finished messages, for the next AppendEncode
 }
 
 func newLinkManager(db *DB, rs *runState, scheme string) *linkManager {
@@ -119,19 +125,22 @@ func (m *linkManager) wakePushersLocked() {
 
 // push queues msg. While connected it waits for room (the record's buffer
 // absorbs bursts); otherwise a full queue drops its oldest message. It
-// reports false when ctx ended first.
-func (m *linkManager) push(ctx context.Context, msg outMsg) bool {
+// reports false when ctx ended first. When msg.pooled, it also returns a
+// spare buffer (of a message already done) for the caller's next
+// AppendEncode, or nil.
+func (m *linkManager) push(ctx context.Context, msg outMsg) (spare []byte, ok bool) {
 	m.mu.Lock()
 	for m.n == len(m.q) || m.state.Load() == stStopped {
 		if m.state.Load() == stStopped {
 			// The manager gave up at the shutdown timeout.
 			m.mu.Unlock()
 			msg.l.dropped.Add(1)
-			return false
+			return nil, false
 		}
 		if m.state.Load() != stConnected {
 			old := m.popLocked()
 			old.l.dropped.Add(1)
+			m.recycleLocked(old)
 			break
 		}
 		if m.space == nil {
@@ -143,18 +152,40 @@ func (m *linkManager) push(ctx context.Context, msg outMsg) bool {
 		case <-ch:
 		case <-ctx.Done():
 			msg.l.dropped.Add(1)
-			return false
+			return nil, false
 		}
 		m.mu.Lock()
 	}
 	m.q[(m.head+m.n)%len(m.q)] = msg
 	m.n++
+	if msg.pooled && len(m.bufs) > 0 {
+		spare = m.bufs[len(m.bufs)-1]
+		m.bufs[len(m.bufs)-1] = nil
+		m.bufs = m.bufs[:len(m.bufs)-1]
+	}
 	m.mu.Unlock()
 	select {
 	case m.items <- struct{}{}:
 	default:
 	}
-	return true
+	return spare, true
+}
+
+// recycleLocked keeps the payload buffer of a message that is done (sent,
+// refused or dropped) for a later AppendEncode.
+func (m *linkManager) recycleLocked(msg outMsg) {
+	if msg.pooled && cap(msg.payload) <= maxPooledPayload && len(m.bufs) < len(m.q) {
+		m.bufs = append(m.bufs, msg.payload[:0])
+	}
+}
+
+// recycle is recycleLocked for a caller without m.mu.
+func (m *linkManager) recycle(msg outMsg) {
+	if msg.pooled {
+		m.mu.Lock()
+		m.recycleLocked(msg)
+		m.mu.Unlock()
+	}
 }
 
 func (m *linkManager) popLocked() outMsg {
@@ -173,6 +204,7 @@ func (m *linkManager) requeue(msg outMsg) {
 	defer m.mu.Unlock()
 	if m.n == len(m.q) {
 		msg.l.dropped.Add(1)
+		m.recycleLocked(msg)
 		return
 	}
 	m.head = (m.head - 1 + len(m.q)) % len(m.q)
@@ -231,6 +263,10 @@ func (m *linkManager) run(ctx context.Context) {
 	o := &m.db.opts
 	backoff := o.ReconnectBackoff
 	everConnected := false
+	// The window of a Pipeliner session, kept across sessions. (A local,
+	// not a field: a field's type metadata would reach every build, and
+	// the Cortex-M3 test binary has no flash to spare.)
+	var win *pipe
 	for !m.finished() && ctx.Err() == nil {
 		m.state.Store(stConnecting)
 		sess, err := m.connect(ctx)
@@ -253,11 +289,13 @@ func (m *linkManager) run(ctx context.Context) {
 		m.setState(stConnected)
 		m.log.Info("aimdb: connector connected")
 		since := o.Clock.Now()
-		done := m.serve(ctx, sess)
+		var done bool
+		done, win = m.serve(ctx, sess, win)
 		m.setState(stDisconnected)
 		if err := sess.Close(); err != nil && !done {
 			m.log.Debug("aimdb: connector session close", "err", err)
 		}
+		m.settle(ctx, sess, win)
 		if done {
 			return
 		}
@@ -307,35 +345,57 @@ func (m *linkManager) connect(ctx context.Context) (connector.Session, error) {
 }
 
 // serve publishes queued messages on sess until it is lost (false) or
-// everything is flushed at shutdown (true).
-func (m *linkManager) serve(ctx context.Context, sess connector.Session) bool {
+// everything is flushed at shutdown (true). A connector.Pipeliner session
+// gets up to its window of messages in flight (servePipelined), in win
+// or a new pipe, which serve returns.
+func (m *linkManager) serve(ctx context.Context, sess connector.Session, win *pipe) (bool, *pipe) {
+	if pl, ok := sess.(connector.Pipeliner); ok {
+		win = newPipe(win, pl.PublishWindow())
+		return m.servePipelined(ctx, sess, pl, win), win
+	}
 	for {
 		msg, st := m.next(ctx, sess.Done())
 		switch st {
 		case sessionLost:
-			return false
+			return false, win
 		case allDone:
-			return true
+			return true, win
 		}
 		pub := connector.Message{Link: msg.l.conn, Topic: msg.topic, Payload: msg.payload}
 		err := sess.Publish(ctx, &pub)
 		m.publishing.Store(0)
-		if err == nil {
-			msg.l.published.Add(1)
-			continue
+		switch m.outcome(ctx, sess, msg, err) {
+		case sessionLost:
+			return false, win
+		case allDone:
+			return true, win
 		}
-		if ctx.Err() != nil {
-			msg.l.dropped.Add(1)
-			return true
-		}
-		if errors.Is(err, connector.ErrNotConnected) || closed(sess.Done()) {
-			m.setErr(err)
-			m.requeue(msg)
-			return false
-		}
-		msg.l.publishErrs.Add(1)
-		msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
 	}
+}
+
+// outcome accounts for the result of publishing msg: published, dropped
+// at the shutdown timeout (allDone), requeued because the session was
+// lost (sessionLost), or refused by the connector.
+func (m *linkManager) outcome(ctx context.Context, sess connector.Session, msg outMsg, err error) nextStatus {
+	if err == nil {
+		msg.l.published.Add(1)
+		m.recycle(msg)
+		return gotMsg
+	}
+	if ctx.Err() != nil {
+		msg.l.dropped.Add(1)
+		m.recycle(msg)
+		return allDone
+	}
+	if errors.Is(err, connector.ErrNotConnected) || closed(sess.Done()) {
+		m.setErr(err)
+		m.requeue(msg)
+		return sessionLost
+	}
+	msg.l.publishErrs.Add(1)
+	m.recycle(msg)
+	msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
+	return gotMsg
 }
 
 // stop marks the links stopped and counts what is left in the queue as
@@ -347,6 +407,7 @@ func (m *linkManager) stop() {
 	for m.n > 0 {
 		m.popLocked().l.dropped.Add(1)
 	}
+	m.bufs = nil
 	m.mu.Unlock()
 	if left > 0 {
 		m.log.Warn("aimdb: shutdown timeout: queued messages dropped", "dropped", left)

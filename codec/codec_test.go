@@ -16,7 +16,37 @@ var (
 	_ aimdb.Codec[reading] = codec.JSON[reading]{}
 	_ aimdb.Codec[[]byte]  = codec.Bytes{}
 	_ aimdb.Codec[string]  = codec.String{}
+
+	_ aimdb.AppendEncoder[reading] = codec.JSON[reading]{}
+	_ aimdb.AppendEncoder[reading] = codec.StrictJSON[reading]{}
+	_ aimdb.AppendEncoder[[]byte]  = codec.Bytes{}
+	_ aimdb.AppendEncoder[string]  = codec.String{}
 )
+
+// TestAppendEncode: AppendEncode appends exactly what Encode returns,
+// HTML escaping and errors included, and reuses the caller's buffer.
+func TestAppendEncode(t *testing.T) {
+	type odd struct {
+		S string   `json:"s"`
+		C chan int `json:"c,omitempty"`
+	}
+	for _, v := range []odd{{S: "<a&b>"}, {S: "é\u2028"}, {C: make(chan int)}} {
+		want, wantErr := codec.JSON[odd]{}.Encode(v)
+		got, err := codec.JSON[odd]{}.AppendEncode([]byte("prefix:"), v)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%+v: AppendEncode error %v; Encode error %v", v, err, wantErr)
+		}
+		if err == nil && string(got) != "prefix:"+string(want) {
+			t.Errorf("AppendEncode = %s; want prefix:%s", got, want)
+		}
+	}
+	if got, _ := (codec.String{}).AppendEncode([]byte("a"), "bc"); string(got) != "abc" {
+		t.Errorf("String.AppendEncode = %q", got)
+	}
+	if got, _ := (codec.Bytes{}).AppendEncode([]byte("a"), []byte("bc")); string(got) != "abc" {
+		t.Errorf("Bytes.AppendEncode = %q", got)
+	}
+}
 
 func TestJSON(t *testing.T) {
 	tests := []struct {

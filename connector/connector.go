@@ -75,6 +75,26 @@ type Session interface {
 	Close() error
 }
 
+// A Pipeliner is a Session that keeps several publishes in flight: the
+// DB hands it the next message without waiting for the outcome of the
+// previous one (an MQTT PUBACK, say). It is optional; the DB checks for
+// it with a type assertion, and otherwise calls Publish for one message
+// at a time. The DB calls PublishAsync from one goroutine, and never has
+// more than PublishWindow messages awaiting their outcome.
+type Pipeliner interface {
+	// PublishWindow returns how many messages may await their outcome at
+	// once; it is at least 1 and fixed for the session.
+	PublishWindow() int
+	// PublishAsync starts publishing m. Messages go on the wire in the
+	// order of the calls. If pending is false, m's outcome is err,
+	// exactly as Publish would return it. If pending is true, err is nil
+	// and done(m, err) is called exactly once with the outcome, from any
+	// goroutine, possibly before PublishAsync returns and at the latest
+	// before Close returns; done must not block. m, m.Topic and m.Payload
+	// must stay unchanged until then.
+	PublishAsync(ctx context.Context, m *Message, done func(m *Message, err error)) (pending bool, err error)
+}
+
 // A Message is one payload on one concrete topic.
 type Message struct {
 	Link    *Link  // the link it is published for; nil on inbound messages

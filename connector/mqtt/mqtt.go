@@ -17,6 +17,10 @@
 // The DB owns the connection (see package connector): this package
 // dials once per Dial, with a clean session, and reports a lost
 // connection; the DB reconnects with backoff and subscribes again.
+// Outbound QoS 1 and 2 messages are pipelined: up to Options.MaxInflight
+// of them await their acknowledgement at once, sent in order. Inbound
+// messages are routed to their links by one lookup, however many links
+// share the connection.
 // Credentials are used to log in and appear nowhere else: not in errors,
 // logs, metadata, or the Dialer's String.
 package mqtt
@@ -88,7 +92,19 @@ type Options struct {
 	// bytes). MQTT 3.1.1 has no such property; it is ignored there. If
 	// zero, there is no limit.
 	MaxPacketSize int
+
+	// MaxInflight bounds the QoS 1 and 2 messages published and not yet
+	// acknowledged by the broker: the DB sends the next message without
+	// waiting for the previous one's acknowledgement, up to this window,
+	// in order. In MQTT 5 the broker's receive maximum lowers it. If the
+	// connection is lost, the messages in flight are sent again (at least
+	// once). If zero, it is DefaultMaxInflight; at most 65535 (MQTT's
+	// packet identifiers).
+	MaxInflight int
 }
+
+// DefaultMaxInflight is the default of Options.MaxInflight.
+const DefaultMaxInflight = 128
 
 // A Dialer connects to one MQTT broker. It is safe for concurrent use.
 type Dialer struct {
@@ -164,6 +180,10 @@ func NewDialer(broker string, o Options) (*Dialer, error) {
 	if d.opts.ConnectTimeout <= 0 {
 		d.opts.ConnectTimeout = 10 * time.Second
 	}
+	if d.opts.MaxInflight <= 0 {
+		d.opts.MaxInflight = DefaultMaxInflight
+	}
+	d.opts.MaxInflight = min(d.opts.MaxInflight, 65535)
 	if o.Protocol != V5 && o.Protocol != V311 {
 		return nil, fmt.Errorf("mqtt: unknown protocol %d", o.Protocol)
 	}
@@ -289,12 +309,6 @@ func QoS(q int) aimdb.LinkOption { return aimdb.LinkParam("qos", strconv.Itoa(q)
 
 // Retain sets the retain flag of an outbound link's messages.
 func Retain(r bool) aimdb.LinkOption { return aimdb.LinkParam("retain", strconv.FormatBool(r)) }
-
-// sub is one inbound subscription of a session.
-type sub struct {
-	filter  string
-	deliver func(*connector.Message)
-}
 
 func closed(c <-chan struct{}) bool {
 	select {

@@ -12,33 +12,29 @@ import (
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/eclipse/paho.golang/paho/session/state"
 )
 
 // v5 is an MQTT 5 session on the plain paho client: no automatic
-// reconnect, the DB owns that.
-//
-// Overlapping subscriptions ("station/+/t" and "station/#") make some
-// brokers (mosquitto) send one copy of a message per matching
-// subscription, others (mochi, HiveMQ) one copy carrying every matching
-// subscription identifier. Each broker subscription therefore gets an
-// identifier, and a received copy is routed — to every link whose
-// filter matches — only if its identifier is the highest among the
-// matching subscriptions: exactly one copy is routed either way (paho
-// keeps the last identifier of a packet, and brokers that send one copy
-// list them in ascending order, as the specification's examples do).
+// reconnect, the DB owns that. Once two of its filters overlap, each is
+// subscribed with a subscription identifier, which routes uses to send
+// every message to its links once.
 type v5 struct {
 	c      *paho.Client
 	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelFunc
+	routes routes
 	mu     sync.Mutex
-	subs   []sub
-	ids    map[string]int // broker filter → subscription identifier
-	noSubs bool           // the broker refuses subscription identifiers
+	idsOn  bool // two filters overlap: subscribe with subscription identifiers
+	noSubs bool // the broker refuses subscription identifiers
+	pub    publisher5
 }
 
 func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
 	s := &v5{}
 	s.c = paho.NewClient(paho.ClientConfig{
 		Conn:               packets.NewThreadSafeConn(conn),
+		Session:            &sessionState{State: state.NewInMemory(), s: s},
 		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){s.received},
 		OnClientError:      func(error) {},
 		OnServerDisconnect: func(*paho.Disconnect) {},
@@ -65,14 +61,13 @@ func (d *Dialer) dial5(ctx context.Context, conn net.Conn) (*v5, error) {
 		}
 		return nil, err
 	}
-	// paho keeps a QoS 1/2 publish in flight across a lost connection
-	// until its packet timeout; the DB wants it back at once to requeue.
-	var cancel context.CancelFunc
-	s.ctx, cancel = context.WithCancel(context.Background())
-	go func() {
-		<-s.c.Done()
-		cancel()
-	}()
+	window := d.opts.MaxInflight
+	if ca.Properties != nil && ca.Properties.ReceiveMaximum != nil {
+		window = min(window, int(*ca.Properties.ReceiveMaximum))
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pub.init(max(window, 1))
+	go s.collect()
 	return s, nil
 }
 
@@ -84,51 +79,49 @@ func (s *v5) opCtx(ctx context.Context) (context.Context, func()) {
 }
 
 func (s *v5) received(pr paho.PublishReceived) (bool, error) {
-	m := connector.Message{Topic: pr.Packet.Topic, Payload: pr.Packet.Payload}
-	s.mu.Lock()
-	subs := s.subs
+	id := 0
 	if p := pr.Packet.Properties; p != nil && p.SubscriptionIdentifier != nil {
-		highest := 0
-		for f, id := range s.ids {
-			if id > highest && connector.MatchTopic(f, m.Topic) {
-				highest = id
-			}
-		}
-		if *p.SubscriptionIdentifier != highest {
-			s.mu.Unlock()
-			return true, nil // another copy of this message is routed
-		}
+		id = *p.SubscriptionIdentifier
 	}
-	s.mu.Unlock()
-	for _, sb := range subs {
-		if connector.MatchTopic(sb.filter, m.Topic) {
-			sb.deliver(&m)
-		}
-	}
+	s.routes.route(pr.Packet.Topic, pr.Packet.Payload, id)
 	return true, nil
 }
 
+// Subscribe subscribes l's filter. Once two filters overlap, every
+// filter carries its subscription identifier (see routes): the filters
+// subscribed before then are subscribed again with theirs, keeping the
+// subscription (retain handling 1: no retained message is sent again).
 func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*connector.Message)) error {
 	qos, _, err := LinkParams(l)
 	if err != nil {
 		return err
 	}
+	rt := s.routes.add(l.Topic, qos, deliver)
 	s.mu.Lock()
-	s.subs = append(s.subs[:len(s.subs):len(s.subs)], sub{l.Topic, deliver})
-	if s.ids == nil {
-		s.ids = map[string]int{}
+	var again []*route
+	if !s.noSubs && !s.idsOn && s.routes.overlap() {
+		s.idsOn = true
+		again = s.routes.all(rt)
 	}
-	id, ok := s.ids[l.Topic]
-	if !ok {
-		id = len(s.ids) + 1
-		s.ids[l.Topic] = id
+	s.mu.Unlock()
+	for _, prev := range again {
+		if err := s.subscribe(ctx, prev.name, prev.qos, prev.id, 1); err != nil {
+			return err
+		}
 	}
+	return s.subscribe(ctx, l.Topic, qos, rt.id, 0)
+}
+
+// subscribe subscribes filter at qos, with subscription identifier id if
+// the session sends identifiers.
+func (s *v5) subscribe(ctx context.Context, filter string, qos byte, id int, retainHandling byte) error {
+	s.mu.Lock()
 	var props *paho.SubscribeProperties
-	if !s.noSubs {
+	if s.idsOn && !s.noSubs {
 		props = &paho.SubscribeProperties{SubscriptionIdentifier: &id}
 	}
 	s.mu.Unlock()
-	req := &paho.Subscribe{Properties: props, Subscriptions: []paho.SubscribeOptions{{Topic: l.Topic, QoS: qos}}}
+	req := &paho.Subscribe{Properties: props, Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos, RetainHandling: retainHandling}}}
 	octx, done := s.opCtx(ctx)
 	defer done()
 	sa, err := s.c.Subscribe(octx, req)
@@ -152,34 +145,14 @@ func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*con
 	}
 	if err != nil {
 		if sa != nil && len(sa.Reasons) > 0 && sa.Reasons[0] >= 0x80 {
-			return fmt.Errorf("subscribe %q refused (reason code %#x)", l.Topic, sa.Reasons[0])
+			return fmt.Errorf("subscribe %q refused (reason code %#x)", filter, sa.Reasons[0])
 		}
 		return s.lost(err)
 	}
 	if len(sa.Reasons) > 0 && sa.Reasons[0] >= 0x80 {
-		return fmt.Errorf("subscribe %q refused (reason code %#x)", l.Topic, sa.Reasons[0])
+		return fmt.Errorf("subscribe %q refused (reason code %#x)", filter, sa.Reasons[0])
 	}
 	return nil
-}
-
-func (s *v5) Publish(ctx context.Context, m *connector.Message) error {
-	qos, retain, err := LinkParams(m.Link)
-	if err != nil {
-		return err
-	}
-	octx, done := s.opCtx(ctx)
-	defer done()
-	pr, err := s.c.Publish(octx, &paho.Publish{Topic: m.Topic, QoS: qos, Retain: retain, Payload: m.Payload})
-	if err == nil {
-		return nil
-	}
-	if pr != nil && pr.ReasonCode >= 0x80 || errors.Is(err, paho.ErrInvalidArguments) {
-		return err // the broker or the client refused this message
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return s.lost(err)
 }
 
 // lost wraps a transport error as connector.ErrNotConnected.
@@ -189,11 +162,14 @@ func (s *v5) lost(err error) error {
 
 func (s *v5) Done() <-chan struct{} { return s.c.Done() }
 
+// Close disconnects, then waits until every pending publish has its
+// outcome (see collect).
 func (s *v5) Close() error {
-	if closed(s.c.Done()) {
-		return nil
+	var err error
+	if !closed(s.c.Done()) {
+		err = s.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
+		<-s.c.Done()
 	}
-	err := s.c.Disconnect(&paho.Disconnect{ReasonCode: 0})
-	<-s.c.Done()
+	<-s.pub.collected
 	return err
 }
