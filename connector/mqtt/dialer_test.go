@@ -86,10 +86,15 @@ func FuzzNewDialer(f *testing.F) {
 		if !ok || len(pass) < 4 {
 			return
 		}
+		// The same text elsewhere in the URL (its scheme, host or path)
+		// may be shown: only the userinfo is secret.
+		if strings.Contains(strings.Replace(raw, auth[:i], "", 1), pass) {
+			return
+		}
 		if err != nil && strings.Contains(err.Error(), pass) {
 			t.Fatalf("error %q repeats the password %q", err, pass)
 		}
-		if err == nil && (strings.Contains(d.String(), pass) && !strings.Contains(auth[i:], pass)) {
+		if err == nil && strings.Contains(d.String(), pass) {
 			t.Fatalf("String %q shows the password", d.String())
 		}
 	})
