@@ -137,7 +137,7 @@ func RegisterFamily[T any](db *DB, key FamilyKey[T], buf Buffer, opts ...FamilyO
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	typ := reflect.TypeFor[T]()
-	f := &Family[T]{recordBase: recordBase{db: db, id: -1, key: key.tmpl, typ: typ, cfg: buf, isFamily: true}}
+	f := &Family[T]{recordBase: recordBase{db: db, id: -1, key: key.tmpl, typ: typ, cfg: buf, isFamily: true, schema: schemaOf[T]()}}
 	f.fs.max = DefaultMaxInstances
 	f.fs.instances = map[string]recordCore{}
 	for _, o := range opts {

@@ -20,10 +20,11 @@ type RecordMetadata struct {
 	ConsumerCount          int    `json:"consumer_count"`            // number of taps
 	Writable               bool   `json:"writable"`                  // set by a remote-access server's policy
 	OutboundConnectorCount int    `json:"outbound_connector_count"`
-	SchemaType             string `json:"schema_type,omitempty"`
-	Entity                 string `json:"entity,omitempty"`        // the key's last segment
-	RemoteAccess           bool   `json:"remote_access,omitempty"` // opened with RemoteAccess (beyond AimDB)
-	Family                 string `json:"family,omitempty"`        // the template of the family the record is an instance of (beyond AimDB)
+	SchemaType             string `json:"schema_type,omitempty"`    // the contract's name, when the type declares one (contract.SchemaType)
+	SchemaVersion          uint32 `json:"schema_version,omitempty"` // the contract's current version, with SchemaType (beyond AimDB)
+	Entity                 string `json:"entity,omitempty"`         // the key's last segment
+	RemoteAccess           bool   `json:"remote_access,omitempty"`  // opened with RemoteAccess (beyond AimDB)
+	Family                 string `json:"family,omitempty"`         // the template of the family the record is an instance of (beyond AimDB)
 
 	ProducedCount uint64 `json:"produced_count"`
 	ConsumedCount uint64 `json:"consumed_count"`
@@ -83,6 +84,8 @@ func metadata(c recordCore) RecordMetadata {
 		ConsumerCount: len(b.taps),
 
 		OutboundConnectorCount: len(b.linksOut),
+		SchemaType:             b.schema.Name,
+		SchemaVersion:          b.schema.Version,
 		Entity:                 entity(b.key),
 		RemoteAccess:           b.remote != nil,
 		ProducedCount:          s.Produced,

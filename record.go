@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync/atomic"
 
+	"github.com/aimdb-go/aimdb/contract"
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
 
@@ -50,6 +51,8 @@ type recordBase struct {
 	key string
 	typ reflect.Type
 	cfg Buffer
+
+	schema contract.Schema // of typ, if it declares one (contract.SchemaType)
 
 	sources    []*stage
 	taps       []*stage
@@ -104,11 +107,20 @@ type Record[T any] struct {
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {
-	r := &Record[T]{recordBase: recordBase{db: db, id: -1, key: key, typ: typ, cfg: cfg}}
+	r := &Record[T]{recordBase: recordBase{db: db, id: -1, key: key, typ: typ, cfg: cfg, schema: schemaOf[T]()}}
 	if cfg.problem() == "" {
 		r.buf = buffer.New[T](cfg.kind, cfg.capacity)
 	}
 	return r
+}
+
+// schemaOf returns the schema T declares, if it is a contract.SchemaType.
+func schemaOf[T any]() contract.Schema {
+	var zero T
+	if s, ok := any(zero).(contract.SchemaType); ok {
+		return s.Schema()
+	}
+	return contract.Schema{}
 }
 
 // Key returns the record's key.

@@ -701,7 +701,8 @@ type RecordInfo struct {
 	ConsumerCount          int                  `json:"consumer_count"`
 	Writable               bool                 `json:"writable"`
 	OutboundConnectorCount int                  `json:"outbound_connector_count"`
-	SchemaType             string               `json:"schema_type,omitempty"`
+	SchemaType             string               `json:"schema_type,omitempty"`    // the contract's name, when the record's type declares one
+	SchemaVersion          uint32               `json:"schema_version,omitempty"` // the contract's current version
 	Entity                 string               `json:"entity,omitempty"`
 	RemoteAccess           bool                 `json:"remote_access,omitempty"`
 	Family                 string               `json:"family,omitempty"` // the template of the record's family, for an instance

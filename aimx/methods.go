@@ -280,6 +280,8 @@ type compactRow struct {
 	ConsumerCount          int          `json:"consumer_count"`
 	Writable               bool         `json:"writable"`
 	OutboundConnectorCount int          `json:"outbound_connector_count"`
+	SchemaType             string       `json:"schema_type,omitempty"`
+	Entity                 string       `json:"entity"`
 	Family                 string       `json:"family,omitempty"`
 }
 
@@ -287,6 +289,7 @@ type compactRow struct {
 // when they would not fit one frame of DefaultMaxFrame, the limit AimDB's
 // clients enforce, and the client did not ask for detail, the rows are
 // compacted to the fields those clients require. When even those do not
+// fit, the optional schema_type is left out too; when even that does not
 // fit, the reply is "internal" and the server logs why: the client can
 // list a part with a pattern.
 func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) error {
@@ -319,10 +322,17 @@ func (ss *session) list(ctx context.Context, id uint64, params json.RawMessage) 
 			BufferType: r.BufferType, BufferCapacity: r.BufferCapacity,
 			ProducerCount: r.ProducerCount, ConsumerCount: r.ConsumerCount,
 			Writable: r.Writable, OutboundConnectorCount: r.OutboundConnectorCount,
+			SchemaType: r.SchemaType, Entity: r.Entity,
 			Family: r.Family,
 		}
 	}
 	b, err := json.Marshal(compact)
+	if err == nil && len(b) > DefaultMaxFrame-64 {
+		for i := range compact {
+			compact[i].SchemaType = ""
+		}
+		b, err = json.Marshal(compact)
+	}
 	if err != nil {
 		return ss.replyErr(ctx, id, CodeInternal)
 	}

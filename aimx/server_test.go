@@ -17,6 +17,7 @@ import (
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/codec"
+	"github.com/aimdb-go/aimdb/contract"
 )
 
 func TestToken(t *testing.T) {
@@ -354,15 +355,23 @@ func TestReconnect(t *testing.T) {
 	stop = func() {}
 }
 
-// TestHubListFitsAFrame lists a weather hub's 192 records over TCP: the
-// reply must fit AimDB's 64 KiB frame limit, which Rust clients enforce.
+// TestHubListFitsAFrame lists a weather hub's records over TCP: the reply
+// must fit AimDB's 64 KiB frame limit, which Rust clients enforce. Rows
+// are compacted to the fields AimDB's clients require, always with the
+// entity; with 52 stations they keep the schema_type too, with 64 there
+// is no room for it.
 func TestHubListFitsAFrame(t *testing.T) {
-	type reading struct {
-		Celsius   float64 `json:"celsius"`
-		Timestamp uint64  `json:"timestamp"`
+	for _, tc := range []struct {
+		stations int
+		schema   bool
+	}{{52, true}, {64, false}} {
+		t.Run(fmt.Sprint(tc.stations), func(t *testing.T) { testHubList(t, tc.stations, tc.schema) })
 	}
+}
+
+func testHubList(t *testing.T, stations int, schema bool) {
 	db := aimdb.New(nil)
-	for n := range 64 {
+	for n := range stations {
 		tk := aimdb.NewKey[reading](fmt.Sprintf("station.%d.temperature", n))
 		hk := aimdb.NewKey[reading](fmt.Sprintf("station.%d.humidity", n))
 		dk := aimdb.NewKey[reading](fmt.Sprintf("station.%d.dew_point", n))
@@ -393,7 +402,7 @@ func TestHubListFitsAFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := binary.BigEndian.Uint32(hdr[:])
-	t.Logf("record.list of 192 records: %d bytes", size)
+	t.Logf("record.list of %d records: %d bytes", 3*stations, size)
 	if size > aimx.DefaultMaxFrame {
 		t.Errorf("record.list reply is %d bytes, over the 64 KiB frame limit", size)
 	}
@@ -404,24 +413,48 @@ func TestHubListFitsAFrame(t *testing.T) {
 	var reply struct {
 		OK []map[string]any `json:"ok"`
 	}
-	if err := json.Unmarshal(body, &reply); err != nil || len(reply.OK) != 192 {
-		t.Fatalf("record.list rows: %d, %v", len(reply.OK), err)
+	if err := json.Unmarshal(body, &reply); err != nil || len(reply.OK) != 3*stations {
+		t.Fatalf("record.list rows: %d, %v: %.200s", len(reply.OK), err, body)
 	}
-	// Every field AimDB's clients require is there.
-	for _, field := range []string{"record_id", "record_key", "name", "type_id", "origin", "buffer_type",
-		"producer_count", "consumer_count", "writable", "outbound_connector_count"} {
-		if _, ok := reply.OK[100][field]; !ok {
-			t.Errorf("compact row lacks %q: %v", field, reply.OK[100])
+	// Every field AimDB's clients require is there, the entity always.
+	for _, row := range reply.OK {
+		for _, field := range []string{"record_id", "record_key", "name", "type_id", "origin", "buffer_type",
+			"producer_count", "consumer_count", "writable", "outbound_connector_count", "entity"} {
+			if _, ok := row[field]; !ok {
+				t.Fatalf("compact row lacks %q: %v", field, row)
+			}
+		}
+		if _, ok := row["produced_count"]; ok {
+			t.Fatalf("row %v has counters; want a compact row", row)
+		}
+		key := row["record_key"].(string)
+		if want := key[strings.LastIndex(key, ".")+1:]; row["entity"] != want {
+			t.Errorf("compact row of %s: entity %v; want %s", key, row["entity"], want)
+		}
+		if got, ok := row["schema_type"]; ok != schema || (schema && got != "reading") {
+			t.Errorf("compact row of %s: schema_type %v (present %v); want reading present %v", key, got, ok, schema)
 		}
 	}
 
-	// Our client asks for detail and reads the big reply.
+	// Our client asks for detail and reads the big reply, with the
+	// contract's name and version.
 	cl := dial(t, "tcp://"+ln.Addr().String(), nil)
 	rows, err := cl.Records(testCtx(t))
-	if err != nil || len(rows) != 192 || len(rows[0].Links) != 1 {
-		t.Errorf("detailed record.list: %d rows, %v", len(rows), err)
+	if err != nil || len(rows) != 3*stations || len(rows[0].Links) != 1 {
+		t.Fatalf("detailed record.list: %d rows, %v", len(rows), err)
+	}
+	if r := rows[len(rows)-1]; r.SchemaType != "reading" || r.SchemaVersion != 3 || r.Entity != "dew_point" {
+		t.Errorf("detailed row: schema %q v%d, entity %q; want reading v3, dew_point", r.SchemaType, r.SchemaVersion, r.Entity)
 	}
 }
+
+// reading is a contract type of the list tests.
+type reading struct {
+	Celsius   float64 `json:"celsius"`
+	Timestamp uint64  `json:"timestamp"`
+}
+
+func (reading) Schema() contract.Schema { return contract.Schema{Name: "reading", Version: 3} }
 
 // TestSnapshotThenEvents subscribes with a wildcard again and again while
 // a ring is being written: the snapshot and the events after it never
