@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math"
 	"net"
 	"strings"
 	"testing"
@@ -120,7 +119,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	explains := func(dp contracts.DewPoint) bool {
 		for _, tv := range temps {
 			for _, hv := range hums {
-				if max(tv.Timestamp, hv.Timestamp) == dp.Timestamp && math.Abs(dp.Celsius-(tv.Celsius-(100-hv.Percent)/5)) < 1e-9 {
+				if max(tv.Timestamp, hv.Timestamp) == dp.Timestamp && contracts.DewPointOf(tv, hv).Celsius == dp.Celsius {
 					return true
 				}
 			}
@@ -184,12 +183,13 @@ func TestDemoMigratesAndRejects(t *testing.T) {
 	publishUntil(t, ctx, c, publish, "station/10/temperature", `{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`, contracts.KeyName(10, contracts.KindTemperature))
 	publishUntil(t, ctx, c, publish, "station/10/humidity", `{"percent":50,"timestamp":1754044800000}`, contracts.KeyName(10, contracts.KindHumidity))
 	dew := waitDew(t, ctx, c, 10)
-	wantT := (70.5 - 32) * 5 / 9
-	if math.Abs(dew.Celsius-(wantT-10)) > 1e-9 || dew.Timestamp != 1754044800000 {
-		t.Errorf("dew point from a v1 reading = %+v; want %v °C", dew, wantT-10)
+	wantT := float32((70.5 - 32) * 5 / 9)
+	wantDew := contracts.DewPointOf(contracts.Temperature{Celsius: wantT}, contracts.Humidity{Percent: 50}).Celsius
+	if dew.Celsius != wantDew || dew.Timestamp != 1754044800000 {
+		t.Errorf("dew point from a v1 reading = %+v; want %v °C", dew, wantDew)
 	}
 	temp, err := aimx.Get(ctx, c, contracts.TemperatureKey(10))
-	if err != nil || math.Abs(temp.Celsius-wantT) > 1e-9 {
+	if err != nil || temp.Celsius != wantT {
 		t.Errorf("migrated temperature = %+v, %v; want %v °C", temp, err, wantT)
 	}
 

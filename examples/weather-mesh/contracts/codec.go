@@ -1,6 +1,8 @@
 package contracts
 
 import (
+	"strconv"
+
 	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/contract"
 )
@@ -33,7 +35,7 @@ var (
 	// DewPointContract is "dew_point" v1, without a version field: a
 	// finite temperature.
 	DewPointContract = contract.New(contract.Def[DewPoint]{
-		Check: func(d DewPoint) error { return contract.Finite("celsius", d.Celsius) },
+		Check: func(d DewPoint) error { return contract.Finite("celsius", float64(d.Celsius)) },
 	})
 )
 
@@ -52,10 +54,10 @@ var (
 )
 
 func checkTemperature(t Temperature) error {
-	return contract.Range("celsius", t.Celsius, MinCelsius, MaxCelsius)
+	return contract.Range("celsius", float64(t.Celsius), MinCelsius, MaxCelsius)
 }
 
-func checkHumidity(h Humidity) error { return contract.Range("percent", h.Percent, 0, 100) }
+func checkHumidity(h Humidity) error { return contract.Range("percent", float64(h.Percent), 0, 100) }
 
 // Schema returns the contract's schema: "temperature" v2.
 func (Temperature) Schema() contract.Schema { return contract.Schema{Name: "temperature", Version: 2} }
@@ -74,5 +76,13 @@ func (DewPoint) Schema() contract.Schema { return contract.Schema{Name: "dew_poi
 func migrateV1(v TemperatureV1) (Temperature, error) { return v.Migrate(), nil }
 
 func downgradeV1(t Temperature) (TemperatureV1, error) {
-	return TemperatureV1{Temp: t.Celsius, Timestamp: t.Timestamp, Unit: "C"}, nil
+	return TemperatureV1{Temp: widen(t.Celsius), Timestamp: t.Timestamp, Unit: "C"}, nil
+}
+
+// widen returns the float64 with the shortest decimal form of f: the
+// number a reader of f's JSON sees, 21.4 for float32(21.4), not
+// 21.399999618530273.
+func widen(f float32) float64 {
+	w, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return w
 }

@@ -41,7 +41,7 @@ const TemperatureSchemaVersion = 2
 //
 //	{"schema_version":2,"celsius":21.4,"timestamp":1754044800000}
 type Temperature struct {
-	Celsius   float64 `json:"celsius"`   // degrees Celsius; MinCelsius to MaxCelsius
+	Celsius   float32 `json:"celsius"`   // degrees Celsius; MinCelsius to MaxCelsius
 	Timestamp uint64  `json:"timestamp"` // Unix milliseconds
 }
 
@@ -65,14 +65,14 @@ func (v TemperatureV1) Migrate() Temperature {
 	case "K":
 		c = v.Temp - 273.15
 	}
-	return Temperature{Celsius: c, Timestamp: v.Timestamp}
+	return Temperature{Celsius: float32(c), Timestamp: v.Timestamp}
 }
 
 // Humidity is a relative humidity reading (see [HumidityContract]):
 //
 //	{"percent":58.2,"timestamp":1754044800000}
 type Humidity struct {
-	Percent   float64 `json:"percent"`   // relative humidity, 0 to 100
+	Percent   float32 `json:"percent"`   // relative humidity, 0 to 100
 	Timestamp uint64  `json:"timestamp"` // Unix milliseconds
 }
 
@@ -81,7 +81,7 @@ type Humidity struct {
 //
 //	{"celsius":13.2,"timestamp":1754044800000}
 type DewPoint struct {
-	Celsius   float64 `json:"celsius"`
+	Celsius   float32 `json:"celsius"`
 	Timestamp uint64  `json:"timestamp"` // Unix milliseconds
 }
 
@@ -90,7 +90,7 @@ type DewPoint struct {
 // of the two timestamps.
 func DewPointOf(t Temperature, h Humidity) DewPoint {
 	return DewPoint{
-		Celsius:   t.Celsius - (100-h.Percent)/5,
+		Celsius:   float32(float64(t.Celsius) - (100-float64(h.Percent))/5),
 		Timestamp: max(t.Timestamp, h.Timestamp),
 	}
 }

@@ -30,7 +30,7 @@ func TestTemperatureDecode(t *testing.T) {
 		{"v2 field order free", `{"timestamp":5,"celsius":1,"schema_version":2}`, contracts.Temperature{Celsius: 1, Timestamp: 5}},
 		{"v1 fahrenheit", `{"schema_version":1,"temp":70.5,"timestamp":1754044800000,"unit":"F"}`, contracts.Temperature{Celsius: (70.5 - 32) * 5 / 9, Timestamp: ts}},
 		{"v1 freezing", `{"schema_version":1,"temp":32,"timestamp":1,"unit":"F"}`, contracts.Temperature{Celsius: 0, Timestamp: 1}},
-		{"v1 kelvin", `{"schema_version":1,"temp":300,"timestamp":1,"unit":"K"}`, contracts.Temperature{Celsius: kelvin300 - 273.15, Timestamp: 1}},
+		{"v1 kelvin", `{"schema_version":1,"temp":300,"timestamp":1,"unit":"K"}`, contracts.Temperature{Celsius: float32(kelvin300 - 273.15), Timestamp: 1}},
 		{"v1 celsius", `{"schema_version":1,"temp":21.5,"timestamp":1,"unit":"C"}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
 		{"v1 other unit is celsius", `{"schema_version":1,"temp":21.5,"timestamp":1,"unit":"f"}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
 		{"v1 no unit is celsius", `{"schema_version":1,"temp":21.5,"timestamp":1}`, contracts.Temperature{Celsius: 21.5, Timestamp: 1}},
@@ -72,9 +72,10 @@ func TestTemperatureRejects(t *testing.T) {
 		{"version 0", `{"schema_version":0,"celsius":21.4,"timestamp":1}`, "version too old: v0 is below v1"},
 		{"negative version", `{"schema_version":-1,"celsius":21.4,"timestamp":1}`, "want an unsigned 32-bit integer, got -1"},
 		{"v2 missing celsius", `{"schema_version":2,"temp":21.4,"timestamp":1}`, `contract "temperature" v2: payload does not decode: field "celsius": missing`},
-		{"v2 celsius string", `{"schema_version":2,"celsius":"21.4","timestamp":1}`, `field "celsius": want a number (float64), got string`},
+		{"v2 celsius string", `{"schema_version":2,"celsius":"21.4","timestamp":1}`, `field "celsius": want a number (float32), got string`},
 		{"v2 celsius null", `{"schema_version":2,"celsius":null,"timestamp":1}`, `field "celsius": null, but the field is required`},
-		{"v2 celsius overflow", `{"schema_version":2,"celsius":1e999,"timestamp":1}`, `field "celsius": want a number (float64), got number 1e999`},
+		{"v2 celsius overflow", `{"schema_version":2,"celsius":1e999,"timestamp":1}`, `field "celsius": want a number (float32), got number 1e999`},
+		{"v2 celsius beyond float32", `{"schema_version":2,"celsius":1e39,"timestamp":1}`, `field "celsius": want a number (float32), got number 1e39`},
 		{"v2 missing timestamp", `{"schema_version":2,"celsius":21.4}`, `field "timestamp": missing`},
 		{"v2 negative timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":-5}`, `field "timestamp": want an unsigned integer (uint64), got number -5`},
 		{"v2 fractional timestamp", `{"schema_version":2,"celsius":21.4,"timestamp":1.5}`, "got number 1.5"},
@@ -125,7 +126,7 @@ func TestTemperatureEncode(t *testing.T) {
 		t.Errorf("As(1).Encode = %s, %v; want %s", got, err, want)
 	}
 	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1), -90.5, 71} {
-		if got, err := contracts.TemperatureCodec.Encode(contracts.Temperature{Celsius: bad}); err == nil {
+		if got, err := contracts.TemperatureCodec.Encode(contracts.Temperature{Celsius: float32(bad)}); err == nil {
 			t.Errorf("Encode(celsius %v) = %s; want an error", bad, got)
 		}
 	}
@@ -155,7 +156,7 @@ func TestHumidityCodec(t *testing.T) {
 		want    string
 	}{
 		{`{"timestamp":1}`, `contract "humidity" v1: payload does not decode: field "percent": missing`},
-		{`{"percent":"58","timestamp":1}`, `field "percent": want a number (float64), got string`},
+		{`{"percent":"58","timestamp":1}`, `field "percent": want a number (float32), got string`},
 		{`{"percent":null,"timestamp":1}`, `field "percent": null, but the field is required`},
 		{`{"percent":100.5,"timestamp":1}`, `contract "humidity" v1: invalid value: field "percent": 100.5 is outside 0 to 100`},
 		{`{"percent":-0.1,"timestamp":1}`, `field "percent": -0.1 is outside 0 to 100`},
@@ -171,7 +172,7 @@ func TestHumidityCodec(t *testing.T) {
 		}
 	}
 	for _, p := range []float64{-1, 101, math.NaN()} {
-		if got, err := contracts.HumidityCodec.Encode(contracts.Humidity{Percent: p}); err == nil {
+		if got, err := contracts.HumidityCodec.Encode(contracts.Humidity{Percent: float32(p)}); err == nil {
 			t.Errorf("Encode(percent %v) = %s; want an error", p, got)
 		}
 	}

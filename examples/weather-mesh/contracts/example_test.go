@@ -20,7 +20,7 @@ func Example_temperatureCodec() {
 	fmt.Println(err)
 	// Output:
 	// 21.39 °C at 1754044800000, <nil>
-	// {"schema_version":2,"celsius":21.38888888888889,"timestamp":1754044800000}
+	// {"schema_version":2,"celsius":21.38889,"timestamp":1754044800000}
 	// contract "temperature": payload has no version: field "schema_version": missing
 }
 

@@ -254,10 +254,10 @@ func startHub(t *testing.T, broker string) *hub {
 func reading(t *testing.T, db *aimdb.DB, n int, celsius, percent float64, at time.Time) {
 	t.Helper()
 	ms := contracts.Millis(at)
-	if err := aimdb.Produce(db, contracts.TemperatureKey(n), contracts.Temperature{Celsius: celsius, Timestamp: ms}); err != nil {
+	if err := aimdb.Produce(db, contracts.TemperatureKey(n), contracts.Temperature{Celsius: float32(celsius), Timestamp: ms}); err != nil {
 		t.Fatal(err)
 	}
-	if err := aimdb.Produce(db, contracts.HumidityKey(n), contracts.Humidity{Percent: percent, Timestamp: ms}); err != nil {
+	if err := aimdb.Produce(db, contracts.HumidityKey(n), contracts.Humidity{Percent: float32(percent), Timestamp: ms}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -269,7 +269,7 @@ func metric(slot int, kind string) string {
 
 // dew returns the dew point the page should show, to one decimal.
 func dew(celsius, percent float64) string {
-	return fmt.Sprintf("%.1f", contracts.DewPointOf(contracts.Temperature{Celsius: celsius}, contracts.Humidity{Percent: percent}).Celsius)
+	return fmt.Sprintf("%.1f", contracts.DewPointOf(contracts.Temperature{Celsius: float32(celsius)}, contracts.Humidity{Percent: float32(percent)}).Celsius)
 }
 
 // A browser is a headless Chromium tab, closed when the test ends.

@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 				}
 				continue
 			}
-			log.Info("dew point", "station", inst.Captures["id"], "celsius", math.Round(v.Celsius*100)/100, "timestamp", v.Timestamp)
+			log.Info("dew point", "station", inst.Captures["id"], "celsius", math.Round(float64(v.Celsius)*100)/100, "timestamp", v.Timestamp)
 		}
 	}, aimdb.Named("log"))
 

@@ -67,7 +67,7 @@ func (s *Simulator) Temperature(now time.Time) contracts.Temperature {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := tempMean + daily(now) + s.temp.at(now)
-	return contracts.Temperature{Celsius: round(clamp(c, MinTemperature, MaxTemperature)), Timestamp: contracts.Millis(now)}
+	return contracts.Temperature{Celsius: float32(round(clamp(c, MinTemperature, MaxTemperature))), Timestamp: contracts.Millis(now)}
 }
 
 // Humidity returns the relative humidity at now, with the rules of
@@ -76,7 +76,7 @@ func (s *Simulator) Humidity(now time.Time) contracts.Humidity {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := humMean - humPerDegree*daily(now) + s.hum.at(now)
-	return contracts.Humidity{Percent: round(clamp(p, MinHumidity, MaxHumidity)), Timestamp: contracts.Millis(now)}
+	return contracts.Humidity{Percent: float32(round(clamp(p, MinHumidity, MaxHumidity))), Timestamp: contracts.Millis(now)}
 }
 
 // daily returns the daily cycle's deviation from the mean temperature.

@@ -24,7 +24,7 @@ func TestSimulatorBounds(t *testing.T) {
 				now = time.Unix(0, 0)
 			}
 			temp, hum := sim.Temperature(now), sim.Humidity(now)
-			if !(temp.Celsius >= mesh.MinTemperature && temp.Celsius <= mesh.MaxTemperature) || math.IsNaN(temp.Celsius) {
+			if !(temp.Celsius >= mesh.MinTemperature && temp.Celsius <= mesh.MaxTemperature) || math.IsNaN(float64(temp.Celsius)) {
 				t.Fatalf("step %d at %v: temperature %v outside %v..%v", i, now, temp.Celsius, mesh.MinTemperature, mesh.MaxTemperature)
 			}
 			if !(hum.Percent >= 0 && hum.Percent <= 100) {
@@ -84,7 +84,7 @@ func TestSimulatorDailyCycle(t *testing.T) {
 	n := 0
 	for at := start; at.Before(start.AddDate(0, 1, 0)); at = at.Add(10 * time.Minute) {
 		h := at.Hour()
-		tv, hv := sim.Temperature(at).Celsius, sim.Humidity(at).Percent
+		tv, hv := float64(sim.Temperature(at).Celsius), float64(sim.Humidity(at).Percent)
 		sumT[h] += tv
 		sumH[h] += hv
 		count[h]++
