@@ -55,6 +55,7 @@ type shape struct {
 type jsonField struct {
 	name     string
 	required bool
+	typ      reflect.Type
 }
 
 // JSONFor returns the JSON codec of contract c. Mistakes in c and in its
@@ -328,6 +329,6 @@ func addFields(s *shape, t reflect.Type) {
 		for o := range strings.SplitSeq(opts, ",") {
 			optional = optional || o == "omitempty" || o == "omitzero"
 		}
-		s.fields = append(s.fields, jsonField{name: name, required: !optional})
+		s.fields = append(s.fields, jsonField{name: name, required: !optional, typ: f.Type})
 	}
 }

@@ -21,10 +21,15 @@ type Def[T SchemaType] struct {
 	// in order: v1 → v2, v2 → v3, …
 	Steps []Step
 
+	// Limits bound numeric fields of current values, after migration
+	// (see Between). They are checked before Check, and exports publish
+	// them.
+	Limits []Limit[T]
+
 	// Check, if not nil, refuses values that the type can hold but the
 	// contract does not allow: out of range, not finite, missing. It
-	// sees current values only, after migration, and returns a
-	// *FieldError (see Field, Finite and Range) to name the field.
+	// sees current values only, after migration and Limits, and returns
+	// a *FieldError (see Field, Finite and Range) to name the field.
 	Check func(v T) error
 }
 
@@ -40,6 +45,7 @@ type Contract[T SchemaType] struct {
 	typ    string
 	field  string
 	steps  []Step
+	limits []Limit[T]
 	check  func(T) error
 	err    error
 }
@@ -56,6 +62,7 @@ func New[T SchemaType](d Def[T]) *Contract[T] {
 		typ:    fmt.Sprintf("%T", zero),
 		field:  d.VersionField,
 		steps:  append([]Step(nil), d.Steps...),
+		limits: append([]Limit[T](nil), d.Limits...),
 		check:  d.Check,
 	}
 	c.err = c.validate()
@@ -104,6 +111,11 @@ func (c *Contract[T]) validate() error {
 			}
 		}
 	}
+	for _, l := range c.limits {
+		if m := l.mistake(); m != "" {
+			bad("%s", m)
+		}
+	}
 	if k := len(c.steps); k > 0 {
 		last := c.steps[k-1]
 		if last.to.Version != c.schema.Version {
@@ -120,7 +132,8 @@ func (c *Contract[T]) validate() error {
 // an empty name, version 0, a step that does not go up by one, steps
 // that are not consecutive, a chain that does not start at v1 or end at
 // the current version, a step whose types do not chain, a nil up
-// function, steps without a VersionField.
+// function, steps without a VersionField, a limit without a field or a
+// value function or with an empty range.
 func (c *Contract[T]) Validate() error { return c.err }
 
 // Schema returns the contract's name and current version.
@@ -154,9 +167,14 @@ func (c *Contract[T]) Value(version uint32) any {
 	return nil
 }
 
-// Check applies the contract's Check to v, wrapping a refusal in an
-// *Error of kind ErrInvalid.
+// Check applies the contract's Limits, then its Check, to v, wrapping a
+// refusal in an *Error of kind ErrInvalid.
 func (c *Contract[T]) Check(v T) error {
+	for _, l := range c.limits {
+		if err := l.check(v); err != nil {
+			return &Error{Schema: c.schema, Kind: ErrInvalid, Err: err}
+		}
+	}
 	if c.check == nil {
 		return nil
 	}

@@ -330,3 +330,53 @@ func TestRangeAndFinite(t *testing.T) {
 		t.Errorf("Field(x, nil) != nil")
 	}
 }
+
+// probe is a one-version contract of the limit tests.
+type probe struct{ Celsius float64 }
+
+func (probe) Schema() contract.Schema { return contract.Schema{Name: "probe", Version: 1} }
+
+// TestLimits checks that limits refuse what is outside them, name the
+// field, are checked before Check, and that a wrong declaration is a
+// mistake Validate reports.
+func TestLimits(t *testing.T) {
+	checked := 0
+	c := contract.New(contract.Def[probe]{
+		Limits: []contract.Limit[probe]{
+			contract.Between("celsius", -90, 70, func(r probe) float64 { return r.Celsius }),
+		},
+		Check: func(probe) error { checked++; return nil },
+	})
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []float64{-90, 0, 70} {
+		if err := c.Check(probe{v}); err != nil {
+			t.Errorf("Check(%v) = %v", v, err)
+		}
+	}
+	for _, v := range []float64{-90.5, 70.01, math.NaN(), math.Inf(1)} {
+		err := c.Check(probe{v})
+		var fe *contract.FieldError
+		if !errors.Is(err, contract.ErrInvalid) || !errors.As(err, &fe) || fe.Field != "celsius" {
+			t.Errorf("Check(%v) = %v; want ErrInvalid naming celsius", v, err)
+		}
+	}
+	if checked != 3 {
+		t.Errorf("Check ran %d times; want 3, only for values within the limits", checked)
+	}
+	if got := c.Bounds(); len(got) != 1 || got[0] != (contract.Bound{Field: "celsius", Min: -90, Max: 70}) {
+		t.Errorf("Bounds = %v", got)
+	}
+	bad := contract.New(contract.Def[probe]{Limits: []contract.Limit[probe]{
+		contract.Between("", 0, 1, func(r probe) float64 { return r.Celsius }),
+		contract.Between("celsius", 1, 0, func(r probe) float64 { return r.Celsius }),
+		{Bound: contract.Bound{Field: "x"}},
+	}})
+	err := bad.Validate()
+	for _, want := range []string{"a limit names no field", `the limit of "celsius" is 1 to 0`, `the limit of "x" has no value function`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v; want it to contain %q", err, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/aimdb-go/aimdb/codec"
@@ -25,17 +26,25 @@ var (
 	TemperatureContract = contract.New(contract.Def[Temperature]{
 		VersionField: "schema_version",
 		Steps:        []contract.Step{contract.NewStep(migrateV1, downgradeV1)},
-		Check:        checkTemperature,
+		Limits: []contract.Limit[Temperature]{
+			contract.Between("celsius", MinCelsius, MaxCelsius, func(t Temperature) float64 { return float64(t.Celsius) }),
+		},
 	})
 
 	// HumidityContract is "humidity" v1, without a version field: a
 	// relative humidity from 0 to 100 %.
-	HumidityContract = contract.New(contract.Def[Humidity]{Check: checkHumidity})
+	HumidityContract = contract.New(contract.Def[Humidity]{
+		Limits: []contract.Limit[Humidity]{
+			contract.Between("percent", 0, 100, func(h Humidity) float64 { return float64(h.Percent) }),
+		},
+	})
 
 	// DewPointContract is "dew_point" v1, without a version field: a
 	// finite temperature.
 	DewPointContract = contract.New(contract.Def[DewPoint]{
-		Check: func(d DewPoint) error { return contract.Finite("celsius", float64(d.Celsius)) },
+		Limits: []contract.Limit[DewPoint]{
+			contract.Between("celsius", math.Inf(-1), math.Inf(1), func(d DewPoint) float64 { return float64(d.Celsius) }),
+		},
 	})
 )
 
@@ -52,12 +61,6 @@ var (
 	HumidityCodec    = codec.JSONFor(HumidityContract)
 	DewPointCodec    = codec.JSONFor(DewPointContract)
 )
-
-func checkTemperature(t Temperature) error {
-	return contract.Range("celsius", float64(t.Celsius), MinCelsius, MaxCelsius)
-}
-
-func checkHumidity(h Humidity) error { return contract.Range("percent", float64(h.Percent), 0, 100) }
 
 // Schema returns the contract's schema: "temperature" v2.
 func (Temperature) Schema() contract.Schema { return contract.Schema{Name: "temperature", Version: 2} }
