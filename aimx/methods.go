@@ -121,6 +121,8 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 		return ss.query(ctx, f.ID, badParams, p)
 	case "instance.info":
 		return ss.reply(ctx, f.ID, ss.info())
+	case "schema.list":
+		return ss.schemaList(ctx, f.ID)
 	case "graph.nodes":
 		return ss.reply(ctx, f.ID, db.Graph().Nodes)
 	case "graph.edges":

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb"
+	"github.com/aimdb-go/aimdb/contract"
 	"github.com/aimdb-go/aimdb/internal/lograte"
 )
 
@@ -144,6 +145,12 @@ type ServerOptions struct {
 	// waits. A single frame larger than the cap is sent when nothing else
 	// is queued. Default 4 MiB.
 	MaxQueuedBytes int
+
+	// Contracts are the data contracts of the records served
+	// (contract.New), described for other languages by schema.list and
+	// by the WebSocket handler's GET /schemas: JSON Schema and
+	// TypeScript (codec.JSONSchema).
+	Contracts []contract.Versioned
 }
 
 // QueryParams are the parameters of record.query.
@@ -177,9 +184,10 @@ type Server struct {
 	failWaitNow time.Duration
 	lastFail    time.Time // of a wrong hello, for failWait
 
-	reg   registry // endpoints and start time, for instance.info
-	stats serverCounters
-	warns lograte.Limiter
+	reg     registry // endpoints and start time, for instance.info
+	schemas schemaCache
+	stats   serverCounters
+	warns   lograte.Limiter
 }
 
 // NewServer returns a server for db. A nil opts is the same as

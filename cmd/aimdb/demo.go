@@ -236,7 +236,7 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 
 	// Browsers (over /ws) and AimX clients share the server's connections.
 	// The server and the handler add their own "component" to the log.
-	srv := aimx.NewServer(hub, &aimx.ServerOptions{Name: "aimdb demo", Logger: log, MaxConnections: 64})
+	srv := aimx.NewServer(hub, &aimx.ServerOptions{Name: "aimdb demo", Logger: log, MaxConnections: 64, Contracts: contracts.All})
 	for _, l := range aimxLns {
 		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
 	}

@@ -140,7 +140,7 @@ serial:///dev/tty…?baud=N.`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
-	root.AddCommand(newRecordCmd(a), newWatchCmd(a), newGraphCmd(a), newMCPCmd(a), newInstanceCmd(a), newVersionCmd(a))
+	root.AddCommand(newRecordCmd(a), newWatchCmd(a), newGraphCmd(a), newSchemaCmd(a), newMCPCmd(a), newInstanceCmd(a), newVersionCmd(a))
 	for _, f := range extraCommands {
 		root.AddCommand(f(a))
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -343,8 +344,10 @@ type Health struct {
 }
 
 // Mux returns the handler's mux, the same one on every call: the
-// handler at its Path ("/ws"), GET /health (Health as JSON) and GET
-// /version ({"aimx":"3.0"}). Routes added to it, such as a page that
+// handler at its Path ("/ws"), GET /health (Health as JSON), GET
+// /version ({"aimx":"3.0"}) and GET /schemas, the JSON Schema of the
+// server's data contracts (aimx.ServerOptions.Contracts; with
+// ?format=typescript their TypeScript declarations). Routes added to it, such as a page that
 // connects to the hub, are served by Serve and ListenAndServe too.
 func (h *Handler) Mux() *http.ServeMux {
 	h.muxOnce.Do(func() {
@@ -356,9 +359,32 @@ func (h *Handler) Mux() *http.ServeMux {
 		m.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]string{"aimx": aimx.Version})
 		})
+		m.HandleFunc("GET /schemas", h.serveSchemas)
 		h.mux = m
 	})
 	return h.mux
+}
+
+// serveSchemas serves GET /schemas: the JSON Schema document of the
+// server's contracts, or with ?format=typescript their TypeScript
+// declarations.
+func (h *Handler) serveSchemas(w http.ResponseWriter, r *http.Request) {
+	s, err := h.srv.Schemas()
+	if err != nil {
+		http.Error(w, "the data contracts cannot be exported: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch f := r.URL.Query().Get("format"); f {
+	case "", "jsonschema":
+		w.Header().Set("Content-Type", "application/schema+json")
+		w.Write(s.JSONSchema)
+	case "typescript":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, s.TypeScript)
+	default:
+		http.Error(w, fmt.Sprintf("format %q: want jsonschema or typescript", f), http.StatusBadRequest)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -48,6 +48,11 @@ var (
 	})
 )
 
+// All lists the mesh's contracts, for the hub's AimX server
+// (aimx.ServerOptions.Contracts): schema.list and GET /schemas describe
+// them.
+var All = []contract.Versioned{TemperatureContract, HumidityContract, DewPointContract}
+
 // The link and remote-access codecs of the mesh's records: JSON by the
 // contracts. Decode refuses, with a *contract.Error naming the contract,
 // the version and the field: a payload that is not a JSON object, a

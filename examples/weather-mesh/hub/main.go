@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		aimxEndpoints = nil
 	}
 	// Browsers (over /ws) and AimX clients share the server's connections.
-	srv := aimx.NewServer(db, &aimx.ServerOptions{Name: "weather-hub", MaxConnections: 64})
+	srv := aimx.NewServer(db, &aimx.ServerOptions{Name: "weather-hub", MaxConnections: 64, Contracts: contracts.All})
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
