@@ -9,7 +9,7 @@
 //
 //	srv := aimx.NewServer(hub, nil)
 //	ws := websocket.NewHandler(srv, nil)
-//	mux := ws.Mux()                     // "/ws", "/health", "/version"
+//	mux := ws.Mux()                     // "/ws", "/health", "/version", "/schemas"
 //	mux.Handle("/", dashboard.Handler()) // the page
 //	err := ws.ListenAndServe(ctx, "127.0.0.1:8080")
 //
@@ -28,6 +28,12 @@
 //	                   (ws://host:port/path); "?v=3.0" is added when missing
 //	?topic=station.#   the subscription pattern
 //	?token=secret      passed on to the WebSocket URL (websocket.TokenAuth)
+//
+// Before it connects, the page reads the hub's data contracts from
+// /schemas beside the WebSocket (websocket.Handler.Mux serves it) and
+// takes each kind's value field from there: the number field of the
+// current version of the contract named temperature, humidity or
+// dew_point. Without it, the mesh's names (celsius, percent) are used.
 //
 // A WebSocket on another host than the page's must allow the page's
 // origin (websocket.HandlerOptions.OriginPatterns). The hub's records

@@ -21,10 +21,12 @@ import (
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimdbtest"
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/connector/connectortest"
 	"github.com/aimdb-go/aimdb/connector/mqtt/mqttbroker"
 	"github.com/aimdb-go/aimdb/connector/websocket"
+	"github.com/aimdb-go/aimdb/contract"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
@@ -64,6 +66,7 @@ func TestDashboard(t *testing.T) {
 	for sel, v := range want {
 		b.wait(sel+" = "+v, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent === %q`, sel, v))
 	}
+	b.wait("the contracts read from /schemas", `document.body.dataset.schemas === "loaded"`)
 	if got := b.text(`.card[data-slot="1"] .metric[data-kind="temperature"] .unit`); got != "°C" {
 		t.Errorf("temperature unit = %q, want °C", got)
 	}
@@ -238,10 +241,11 @@ func startHub(t *testing.T, broker string) *hub {
 	}
 	aimdbtest.Start(t, db)
 
-	h := &hub{db: db, srv: aimx.NewServer(db, nil)}
+	h := &hub{db: db, srv: aimx.NewServer(db, &aimx.ServerOptions{Contracts: contracts.All})}
 	h.ws.Store(websocket.NewHandler(h.srv, nil))
 	mux := http.NewServeMux()
 	mux.Handle("/ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ws.Load().ServeHTTP(w, r) }))
+	mux.Handle("GET /schemas", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ws.Load().Mux().ServeHTTP(w, r) }))
 	mux.Handle("/", dashboard.Handler())
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
@@ -304,4 +308,46 @@ func (b *browser) text(selector string) string {
 		b.t.Fatalf("reading %s: %v", selector, err)
 	}
 	return s
+}
+
+// tempC is a temperature contract whose value field is not the mesh's.
+type tempC struct {
+	TempC     float32 `json:"temp_c"`
+	Timestamp uint64  `json:"timestamp"`
+}
+
+func (tempC) Schema() contract.Schema { return contract.Schema{Name: "temperature", Version: 1} }
+
+// TestDashboardFieldsFromSchemas serves the page beside a hub whose
+// temperature contract names its value temp_c, not celsius: the page
+// must read the name from GET /schemas to show the value.
+func TestDashboardFieldsFromSchemas(t *testing.T) {
+	db := aimdb.New(&aimdb.Options{Logger: slog.New(slog.DiscardHandler)})
+	key := aimdb.NewKey[tempC]("station.3.temperature")
+	rec, err := aimdb.Register(db, key, aimdb.Latest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := contract.New(contract.Def[tempC]{})
+	rec.RemoteAccess(codec.JSONFor(tc))
+	aimdbtest.Start(t, db)
+	if err := aimdb.Produce(db, key, tempC{TempC: 19.5, Timestamp: contracts.Millis(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	ws := websocket.NewHandler(aimx.NewServer(db, &aimx.ServerOptions{Contracts: []contract.Versioned{tc}}), nil)
+	mux := ws.Mux()
+	mux.Handle("/", dashboard.Handler())
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { ws.Close() })
+
+	b := newBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(ts.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the contracts read from /schemas", `document.body.dataset.schemas === "loaded"`)
+	b.wait("station 3's temperature from temp_c", fmt.Sprintf(`(document.querySelector(%q) || {}).textContent === "19.5"`, metric(3, "temperature")))
+	if got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('.card[data-slot="3"] .metric[data-kind="temperature"]').dataset.field`)); err != nil || got != "temp_c" {
+		t.Errorf("the temperature row reads field %q (%v); want temp_c", got, err)
+	}
 }

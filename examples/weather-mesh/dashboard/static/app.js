@@ -15,6 +15,9 @@
   const BACKOFF_MAX_MS = 15 * 1000;
   const SVGNS = "http://www.w3.org/2000/svg";
 
+  // The value field of each kind is read from the hub's contracts (GET
+  // /schemas, see loadSchemas); these names stand until then, and when
+  // the hub serves none.
   const KINDS = [
     { kind: "temperature", label: "Temperature", unit: "°C", field: "celsius", span: 1 },
     { kind: "humidity", label: "Humidity", unit: "%", field: "percent", span: 4 },
@@ -64,6 +67,56 @@
     const token = params.get("token");
     if (token && !u.searchParams.has("token")) u.searchParams.set("token", token);
     return u.toString();
+  }
+
+  // ---- contracts --------------------------------------------------------
+
+  // loadSchemas reads the JSON Schema of the hub's data contracts, served
+  // at /schemas beside the WebSocket, and takes each kind's value field
+  // from the current version of the contract of that name: its first
+  // property of type "number" (timestamps are integers). It resolves
+  // when done, or after 3 s, or on any failure, keeping the built-in
+  // names; document.body.dataset.schemas says which ("loaded", "none").
+  function loadSchemas() {
+    const u = new URL(wsURL);
+    u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+    u.pathname = u.pathname.replace(/[^/]*$/, "schemas");
+    u.search = "";
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 3000);
+    return fetch(u, { signal: ctl.signal, cache: "no-store" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.status + " " + r.statusText))))
+      .then((doc) => {
+        const defs = (doc && doc.$defs) || {};
+        let found = 0;
+        for (const spec of KINDS) {
+          const field = valueField(defs, spec.kind);
+          if (field) {
+            spec.field = field;
+            found++;
+          }
+        }
+        document.body.dataset.schemas = found ? "loaded" : "none";
+      })
+      .catch((e) => {
+        console.warn("dashboard: no contracts from", u.toString(), e);
+        document.body.dataset.schemas = "none";
+      })
+      .finally(() => clearTimeout(timer));
+  }
+
+  // valueField returns the number field of the current version of the
+  // contract named name in defs, or "".
+  function valueField(defs, name) {
+    const top = defs[name];
+    if (!top) return "";
+    const refs = (top.oneOf || [top]).map((r) => (r.$ref || "").replace("#/$defs/", "")).filter((r) => defs[r]);
+    const current = refs.find((r) => /the current version$/.test(defs[r].title || "")) || refs[refs.length - 1];
+    const props = (current && defs[current].properties) || {};
+    for (const [field, p] of Object.entries(props)) {
+      if (p && p.type === "number") return field;
+    }
+    return "";
   }
 
   // ---- connection -------------------------------------------------------
@@ -272,6 +325,7 @@
     for (const spec of KINDS) {
       const row = el("div", "metric " + spec.kind);
       row.dataset.kind = spec.kind;
+      row.dataset.field = spec.field;
       const left = el("div", "metric-text");
       const value = el("div", "metric-value");
       const num = el("span", "num", "–");
@@ -656,6 +710,6 @@
   });
   setInterval(tick, 1000);
   setInterval(drawSparks, 250);
-  connect();
+  loadSchemas().then(connect);
   tick();
 })();
