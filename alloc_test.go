@@ -15,6 +15,7 @@ import (
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimdbtest"
+	"github.com/aimdb-go/aimdb/contract"
 )
 
 // telemetry is the 24-byte payload of AimDB's benchmarks.
@@ -170,5 +171,37 @@ func TestAllocsFamilyProduce(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("Produce on an existing instance by %s: %v allocs; want 0", tc.name, allocs)
 		}
+	}
+}
+
+// observed is an Observable telemetry: its record keeps a gauge.
+type observed telemetry
+
+func (observed) Schema() contract.Schema { return contract.Schema{Name: "observed", Version: 1} }
+func (o observed) Signal() float64       { return o.Value }
+
+// TestAllocsObservable checks that an Observable record's gauge costs
+// no allocation per value.
+func TestAllocsObservable(t *testing.T) {
+	db := aimdb.New(nil)
+	key := aimdb.NewKey[observed]("bench.observed.x")
+	rec := aimdbtest.Must[*aimdb.Record[observed]](t)(aimdb.Register(db, key, aimdb.Latest()))
+	aimdb.Observe(rec)
+	p := rec.Producer()
+	var i uint64
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		if err := p.Produce(observed{1, float64(i), i}); err != nil {
+			t.Fatal(err)
+		}
+		if err := aimdb.Produce(db, key, observed{1, float64(i), i}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocs per observed produce; want 0", allocs)
+	}
+	if st := db.Records()[0].SignalStats; len(st) != 1 || st[0].Count != 2002 {
+		t.Errorf("signal stats %+v; want one gauge of 2002 values", st)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aimdb-go/aimdb/contract"
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
 
@@ -123,7 +124,18 @@ type Family[T any] struct {
 	fs     familyState
 	codec  Codec[T]
 	tapFns []FamilyTapFunc[T]
-	subs   []*famSub[T] // guarded by fs.mu: they get a reader of every instance
+	subs   []*famSub[T]    // guarded by fs.mu: they get a reader of every instance
+	signal func(T) float64 // ObserveFamily: each instance's gauge
+}
+
+// ObserveFamily gives every instance of f the gauge Observe gives a
+// record. It must be called before Run.
+func ObserveFamily[T contract.Observable](f *Family[T]) {
+	f.db.mu.Lock()
+	defer f.db.mu.Unlock()
+	if f.db.configurable(".ObserveFamily()", f.key) {
+		f.signal = signalOf[T]
+	}
 }
 
 // FamilyTapFunc consumes the values of every instance of a family, as a
@@ -306,6 +318,9 @@ func (f *Family[T]) create(key string, values []string) (*Record[T], bool, error
 		inst.Captures[n] = values[i]
 	}
 	r.inst = inst
+	if f.signal != nil {
+		r.observeWith(f.signal)
+	}
 	if f.codec != nil {
 		r.codec = f.codec
 		r.remote = r

@@ -104,6 +104,9 @@ type Record[T any] struct {
 	srcFns []SourceFunc[T]
 	tapFns []TapFunc[T]
 	codec  Codec[T] // RemoteAccess's codec
+
+	signal      func(T) float64 // of an Observable T, nil otherwise
+	signalGauge *Gauge
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {
@@ -112,6 +115,42 @@ func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[
 		r.buf = buffer.New[T](cfg.kind, cfg.capacity)
 	}
 	return r
+}
+
+// Observe gives r a gauge of the signal of every value produced, in its
+// metadata's signal_stats (count, last, min, max, mean), as AimDB's
+// .observe() does but without a tap: the gauge is updated by Produce,
+// with no allocation. The gauge is named by T's SignalName, or after
+// T's schema. It must be called before Run; a second call does nothing.
+func Observe[T contract.Observable](r *Record[T]) {
+	r.db.mu.Lock()
+	defer r.db.mu.Unlock()
+	if !r.db.configurable(".Observe()", r.key) || r.signal != nil {
+		return
+	}
+	r.observeWith(signalOf[T])
+}
+
+// observeWith gives r the gauge of signal. Called with db.mu held, or
+// before r is published.
+func (r *Record[T]) observeWith(signal func(T) float64) {
+	name, unit := r.schema.Name, ""
+	var zero T
+	if n, ok := any(zero).(contract.SignalNamer); ok {
+		name, unit = n.SignalName()
+	}
+	r.signal = signal
+	r.signalGauge = &Gauge{name: name, unit: unit, stats: SignalStats{Signal: name, Unit: unit}}
+	r.gauges = append(r.gauges, r.signalGauge)
+}
+
+func signalOf[T contract.Observable](v T) float64 { return v.Signal() }
+
+// observe updates the gauge of an observed record with v.
+func (r *Record[T]) observe(v T) {
+	if r.signal != nil {
+		r.signalGauge.Update(r.signal(v))
+	}
 }
 
 // schemaOf returns the schema T declares, if it is a contract.SchemaType.
@@ -162,6 +201,7 @@ func (r *Record[T]) produce(v T) error {
 	if !r.buf.Push(v) {
 		return fmt.Errorf("record %q: %w", r.key, ErrClosed)
 	}
+	r.observe(v)
 	return nil
 }
 

@@ -28,6 +28,23 @@ type SchemaType interface {
 	Schema() Schema
 }
 
+// An Observable is a type that names its signal: the number its
+// record's gauge tracks. A record of an Observable type keeps a gauge of
+// every value produced (count, last, min, max and mean, in the record's
+// signal_stats), without a tap of its own. The gauge is named by
+// SignalName when the type has that method, else after the schema.
+type Observable interface {
+	SchemaType
+	// Signal returns the value's signal, such as degrees Celsius.
+	Signal() float64
+}
+
+// A SignalNamer names an Observable's signal and its unit, such as
+// "celsius" and "°C".
+type SignalNamer interface {
+	SignalName() (name, unit string)
+}
+
 // A Version is one version of a contract as a Registry sees it: its
 // schema and the name of the Go type that holds it.
 type Version struct {

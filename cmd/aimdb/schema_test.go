@@ -102,6 +102,11 @@ func TestSchemaCommand(t *testing.T) {
 		if err != nil || len(rows) != 1 || rows[0].SchemaType != string(kind) {
 			t.Fatalf("record.list %s: %+v, %v; want schema_type %s", key, rows, err, kind)
 		}
+		// The contracts are Observable: the hub keeps a gauge of each.
+		signal := map[contracts.Kind]string{contracts.KindTemperature: "celsius", contracts.KindHumidity: "percent", contracts.KindDewPoint: "celsius"}[kind]
+		if st := rows[0].SignalStats; len(st) != 1 || st[0].Signal != signal || st[0].Count == 0 || st[0].Min > st[0].Max {
+			t.Errorf("%s: signal_stats %+v; want one gauge of %s with values", key, st, signal)
+		}
 		v, err := c.Get(ctx, key)
 		if err != nil {
 			t.Fatal(err)

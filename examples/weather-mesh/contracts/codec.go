@@ -94,3 +94,22 @@ func widen(f float32) float64 {
 	w, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
 	return w
 }
+
+// Signal returns the temperature in degrees Celsius: a hub record's gauge
+// (contract.Observable) tracks it.
+func (t Temperature) Signal() float64 { return float64(t.Celsius) }
+
+// SignalName names the signal: celsius, in °C.
+func (Temperature) SignalName() (name, unit string) { return "celsius", "°C" }
+
+// Signal returns the relative humidity in percent.
+func (h Humidity) Signal() float64 { return float64(h.Percent) }
+
+// SignalName names the signal: percent, in %.
+func (Humidity) SignalName() (name, unit string) { return "percent", "%" }
+
+// Signal returns the dew point in degrees Celsius.
+func (d DewPoint) Signal() float64 { return float64(d.Celsius) }
+
+// SignalName names the signal: celsius, in °C.
+func (DewPoint) SignalName() (name, unit string) { return "celsius", "°C" }

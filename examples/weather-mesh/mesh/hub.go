@@ -121,6 +121,11 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	temp.RemoteAccess(contracts.TemperatureCodec)
 	hum.RemoteAccess(contracts.HumidityCodec)
 	dew.RemoteAccess(contracts.DewPointCodec)
+	// The contracts name their signals (contract.Observable): each
+	// station's records keep a gauge of them in signal_stats.
+	aimdb.ObserveFamily(temp)
+	aimdb.ObserveFamily(hum)
+	aimdb.ObserveFamily(dew)
 	temp.LinkFrom("mqtt://"+contracts.TemperatureTopicTemplate,
 		inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature}, mqtt.QoS(1))
 	hum.LinkFrom("mqtt://"+contracts.HumidityTopicTemplate,
