@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // A Schema names one version of a contract: the wire identity of a type.
@@ -43,6 +44,25 @@ type Observable interface {
 // "celsius" and "°C".
 type SignalNamer interface {
 	SignalName() (name, unit string)
+}
+
+// A Simulatable is a type that makes plausible values of itself, for
+// development, demos and tests: package sim turns it into a record's
+// source. Simulate is called on the previous value, the zero value for
+// the first one, and returns the value at time at, drawing its
+// randomness from r (a *math/rand/v2.Rand), so that a seeded source
+// repeats its values.
+type Simulatable[T any] interface {
+	SchemaType
+	Simulate(r Rand, at time.Time) T
+}
+
+// Rand is the source of randomness of Simulate; *math/rand/v2.Rand is
+// one.
+type Rand interface {
+	Float64() float64
+	NormFloat64() float64
+	Uint64() uint64
 }
 
 // A Version is one version of a contract as a Registry sees it: its
