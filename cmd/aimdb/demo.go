@@ -38,6 +38,7 @@ type demoConfig struct {
 	http       string   // the dashboard's address
 	allowHosts []string // Host names the dashboard answers on loopback, besides localhost and IPs
 	verbose    bool
+	codec      string // the stations' payloads on MQTT: json or postcard
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -81,6 +82,7 @@ live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 	f.StringVar(&cfg.http, "http", "127.0.0.1:8080", "address of the dashboard and the AimX WebSocket (/ws)")
 	f.StringArrayVar(&cfg.allowHosts, "allow-host", nil, "on a loopback --http address, also answer requests for this host name (a pattern: *.lan; repeatable); localhost and IP addresses always work")
 	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
+	f.StringVar(&cfg.codec, "codec", "json", "the stations' payloads on MQTT: json or postcard (upstream's binary contracts)")
 	return cmd
 }
 
@@ -92,6 +94,9 @@ func (c demoConfig) check() error {
 		return usagef("--interval %v: want a positive duration", c.interval)
 	case len(c.aimx) == 0:
 		return usagef("--aimx: give at least one endpoint")
+	}
+	if _, err := mesh.ParseWire(c.codec); err != nil {
+		return usagef("--codec %q: want json or postcard", c.codec)
 	}
 	for _, ep := range c.aimx {
 		e, err := aimx.ParseEndpoint(ep)
@@ -185,7 +190,11 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		Logger:          log.With("db", "hub"),
 		ShutdownTimeout: time.Second,
 	})
-	if _, err := mesh.Hub(hub, nil); err != nil {
+	wire, err := mesh.ParseWire(cfg.codec)
+	if err != nil {
+		return fail(&usageError{fmt.Errorf("--codec: %w", err)})
+	}
+	if _, err := mesh.Hub(hub, &mesh.HubOptions{Wire: wire}); err != nil {
 		return fail(err)
 	}
 	d.hub = hub
@@ -200,7 +209,7 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 			Logger:          log.With("db", fmt.Sprintf("station-%d", n)),
 			ShutdownTimeout: time.Second,
 		})
-		if err := mesh.Station(db, n, cfg.interval, nil); err != nil {
+		if err := mesh.StationWith(db, n, mesh.StationOptions{Interval: cfg.interval, Wire: wire}); err != nil {
 			return fail(err)
 		}
 		stations = append(stations, db)
@@ -299,7 +308,7 @@ func (d *demo) banner(w io.Writer) {
 	fmt.Fprintf(w, `AimDB weather mesh demo
 
   MQTT broker     %s
-  stations        %d, in slots 1..%d, a reading every %v
+  stations        %d, in slots 1..%d, a reading every %v, %s payloads
   hub             families station.{id}.{temperature,humidity,dew_point}: 3 records per station,
                   created on its first reading (any id 0..%d, up to %d stations)
   AimX            %s (read-only)
@@ -314,7 +323,7 @@ Next:
   (from a checkout: go run ./cmd/aimdb …)
 
 Ctrl-C stops the demo.
-`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, contracts.MaxSlot, mesh.DefaultMaxStations,
+`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, wireName(d.cfg.codec), contracts.MaxSlot, mesh.DefaultMaxStations,
 		strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.httpURL, d.connectFlag(), d.connectFlag())
 }
 
@@ -325,4 +334,12 @@ func (d *demo) connectFlag() string {
 		return ""
 	}
 	return " --connect " + d.aimx[0]
+}
+
+// wireName names the payload encoding of the --codec flag for the banner.
+func wireName(codec string) string {
+	if w, _ := mesh.ParseWire(codec); w == mesh.Postcard {
+		return "Postcard"
+	}
+	return "JSON"
 }

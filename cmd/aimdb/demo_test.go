@@ -360,3 +360,59 @@ func TestDemoCommand(t *testing.T) {
 		t.Errorf("stderr %q does not name the flag", errOut.String())
 	}
 }
+
+// TestDemoPostcard runs the demo with --codec postcard: the stations
+// publish Postcard, the hub decodes it; a foreign publisher's raw
+// Postcard bytes of a v1 reading are migrated, and bad ones (a JSON
+// payload, an impossible value, a truncated one) are counted and never
+// stored.
+func TestDemoPostcard(t *testing.T) {
+	cfg := freeDemo(t, 1)
+	cfg.codec = "postcard"
+	d := startTestDemo(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := aimx.Dial(ctx, d.aimx[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if dp := waitDew(t, ctx, c, 1); dp.Timestamp == 0 {
+		t.Errorf("station 1's dew point over Postcard: %+v", dp)
+	}
+	publish := mqttbroker.Publisher(t, d.brokerURL, "postcard-station")
+	v1, _ := contracts.TemperaturePostcard.As(1).Encode(contracts.Temperature{Celsius: 21.5, Timestamp: 1754044800000})
+	publishUntil(t, ctx, c, publish, "station/10/temperature", string(v1), contracts.KeyName(10, contracts.KindTemperature))
+	temp, err := aimx.Get(ctx, c, contracts.TemperatureKey(10))
+	if err != nil || temp.Celsius != 21.5 || temp.Timestamp != 1754044800000 {
+		t.Fatalf("a v1 Postcard reading: %+v, %v; want 21.5 °C", temp, err)
+	}
+	before := decodeErrors(t, ctx, c)
+	hot, _ := contracts.TemperaturePostcard.Encode(contracts.Temperature{Celsius: 60, Timestamp: 1754044801000})
+	hot[4] = 0x44 // celsius 0x44700000: 960 °C
+	bad := []string{
+		`{"schema_version":2,"celsius":30,"timestamp":1754044801000}`,
+		string(hot),
+		string(v1[:4]),
+	}
+	for _, p := range bad {
+		publish("station/10/temperature", p)
+	}
+	good, _ := contracts.TemperaturePostcard.Encode(contracts.Temperature{Celsius: 1, Timestamp: 1754044802000})
+	publish("station/11/temperature", string(good))
+	for {
+		if _, err := c.Get(ctx, contracts.KeyName(11, contracts.KindTemperature)); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("station 11 never appeared")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := decodeErrors(t, ctx, c); got-before != uint64(len(bad)) {
+		t.Errorf("decode errors went from %d to %d; want %d more", before, got, len(bad))
+	}
+	if after, err := aimx.Get(ctx, c, contracts.TemperatureKey(10)); err != nil || after != temp {
+		t.Errorf("after rejected payloads the record holds %+v, %v; want %+v", after, err, temp)
+	}
+}

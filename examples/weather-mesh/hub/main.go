@@ -53,8 +53,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var allowHosts endpoints
 	fs.Var(&allowHosts, "allow-host", "on a loopback --http address, also answer requests for this host `name` (a pattern: *.lan; repeatable); localhost and IP addresses always work")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [-v]", stderr); err != nil {
+	codecName := fs.String("codec", "json", "the stations' payloads: `json` or postcard")
+	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [--codec json|postcard] [-v]", stderr); err != nil {
 		return err
+	}
+	wire, err := mesh.ParseWire(*codecName)
+	if err != nil {
+		return cmdline.Usage(fmt.Errorf("--codec: %w", err))
 	}
 	d, err := mesh.HubDialer(*broker)
 	if err != nil {
@@ -69,7 +74,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Connectors: map[string]connector.Dialer{"mqtt": d},
 		Logger:     log,
 	})
-	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations})
+	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations, Wire: wire})
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,8 @@ type HubOptions struct {
 	// reading creates them again. Default 0: stations are kept until
 	// the DB stops.
 	IdleEviction time.Duration
+	// Wire is the encoding of the stations' payloads. Default JSON.
+	Wire Wire
 }
 
 // HubFamilies are the record families of a hub.
@@ -126,10 +128,14 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	aimdb.ObserveFamily(temp)
 	aimdb.ObserveFamily(hum)
 	aimdb.ObserveFamily(dew)
+	tc, hc, err := o.Wire.codecs()
+	if err != nil {
+		return nil, err
+	}
 	temp.LinkFrom("mqtt://"+contracts.TemperatureTopicTemplate,
-		inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature}, mqtt.QoS(1))
+		inbound[contracts.Temperature]{tc, contracts.KindTemperature}, mqtt.QoS(1))
 	hum.LinkFrom("mqtt://"+contracts.HumidityTopicTemplate,
-		inbound[contracts.Humidity]{contracts.HumidityCodec, contracts.KindHumidity}, mqtt.QoS(1))
+		inbound[contracts.Humidity]{hc, contracts.KindHumidity}, mqtt.QoS(1))
 	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
 		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
 			return contracts.DewPointOf(t, h), true

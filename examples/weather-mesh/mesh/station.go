@@ -35,6 +35,24 @@ func StationDialer(broker string, slot int) (*mqtt.Dialer, error) {
 // connector under the "mqtt" scheme (see StationDialer). Station fails if
 // slot is outside 0..contracts.MaxSlot or interval is not positive.
 func Station(db *aimdb.DB, slot int, interval time.Duration, sim *Simulator) error {
+	return StationWith(db, slot, StationOptions{Interval: interval, Simulator: sim})
+}
+
+// StationOptions configure StationWith.
+type StationOptions struct {
+	Interval  time.Duration // between readings; required
+	Simulator *Simulator    // nil: NewSimulator(uint64(slot))
+	Wire      Wire          // the payloads' encoding; default JSON
+}
+
+// StationWith is Station with options: with Wire Postcard the station
+// publishes Postcard payloads, for a hub with the same Wire.
+func StationWith(db *aimdb.DB, slot int, o StationOptions) error {
+	interval, sim := o.Interval, o.Simulator
+	tc, hc, err := o.Wire.codecs()
+	if err != nil {
+		return err
+	}
 	if slot < 0 || slot > contracts.MaxSlot {
 		return fmt.Errorf("mesh: station slot %d: want 0 to %d", slot, contracts.MaxSlot)
 	}
@@ -54,8 +72,8 @@ func Station(db *aimdb.DB, slot int, interval time.Duration, sim *Simulator) err
 	}
 	temp.Source(sample(interval, sim.Temperature), aimdb.Named("simulator"))
 	hum.Source(sample(interval, sim.Humidity), aimdb.Named("simulator"))
-	temp.LinkTo("mqtt://"+contracts.TemperatureTopic(slot), contracts.TemperatureCodec, mqtt.QoS(1), mqtt.Retain(false))
-	hum.LinkTo("mqtt://"+contracts.HumidityTopic(slot), contracts.HumidityCodec, mqtt.QoS(1), mqtt.Retain(false))
+	temp.LinkTo("mqtt://"+contracts.TemperatureTopic(slot), tc, mqtt.QoS(1), mqtt.Retain(false))
+	hum.LinkTo("mqtt://"+contracts.HumidityTopic(slot), hc, mqtt.QoS(1), mqtt.Retain(false))
 	temp.RemoteAccess(contracts.TemperatureCodec)
 	hum.RemoteAccess(contracts.HumidityCodec)
 	return nil

@@ -34,8 +34,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	interval := fs.Duration("interval", time.Second, "time between readings")
 	seed := fs.Uint64("seed", 0, "simulator seed; 0 means the slot number")
 	verbose := fs.Bool("v", false, "log every reading")
-	if err := cmdline.Parse(fs, args, "station [--broker URL] [--slot n] [--interval d] [--seed n] [-v]", stderr); err != nil {
+	codecName := fs.String("codec", "json", "the payloads: `json` or postcard (for a hub with the same --codec)")
+	if err := cmdline.Parse(fs, args, "station [--broker URL] [--slot n] [--interval d] [--seed n] [--codec json|postcard] [-v]", stderr); err != nil {
 		return err
+	}
+	wire, err := mesh.ParseWire(*codecName)
+	if err != nil {
+		return cmdline.Usage(fmt.Errorf("--codec: %w", err))
 	}
 	if *slot < 0 || *slot > contracts.MaxSlot {
 		return cmdline.Usage(fmt.Errorf("--slot %d: want 0 to %d", *slot, contracts.MaxSlot))
@@ -57,7 +62,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		Connectors: map[string]connector.Dialer{"mqtt": d},
 		Logger:     log,
 	})
-	if err := mesh.Station(db, *slot, *interval, mesh.NewSimulator(s)); err != nil {
+	if err := mesh.StationWith(db, *slot, mesh.StationOptions{Interval: *interval, Simulator: mesh.NewSimulator(s), Wire: wire}); err != nil {
 		return err
 	}
 	if *verbose {
