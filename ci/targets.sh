@@ -42,7 +42,7 @@ export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 # A new package claims portability by being added here.
 PORTABLE=${PORTABLE:-". ./internal/buffer ./aimdbtest ./contract ./codec/postcard ./examples/..."}
 TINYGO_PKGS=${TINYGO_PKGS:-". ./internal/buffer ./aimdbtest ./contract ./codec/postcard ./examples/station-mcu"}
-MCU_PKGS=${MCU_PKGS:-"./internal/buffer ./examples/station-mcu"}
+MCU_PKGS=${MCU_PKGS:-"./internal/buffer ./contract ./codec/postcard ./examples/station-mcu"}
 STATION=./examples/station-mcu
 
 ALL_TARGETS="native js-node js-browser wasip1 arm64 armv7 riscv64 s390x tinygo-linux tinygo-wasip1 tinygo-cortexm"

@@ -33,3 +33,32 @@ func ExampleJSONFor() {
 	// contract "temperature" v2: payload does not decode: field "celsius": want a number (float64), got string
 	// contract "temperature": payload has no version: field "schema_version": missing
 }
+
+// A contract's payloads declared for TypeScript clients; JSONSchema
+// describes the same payloads for validators.
+func ExampleTypeScript() {
+	ts, err := codec.TypeScript(temps)
+	fmt.Println(ts, err)
+	// Output:
+	// // The JSON payloads of AimDB data contracts: one interface per contract
+	// // and version, one union per contract of every version a decoder accepts.
+	//
+	// /** "temperature" v1 (Go type codec_test.tempV1). */
+	// export interface TemperatureV1 {
+	//   schema_version: 1;
+	//   temp: number;
+	//   timestamp: number;
+	//   unit?: string | null;
+	// }
+	//
+	// /** "temperature" v2 (Go type codec_test.temp), the current version. */
+	// export interface TemperatureV2 {
+	//   schema_version: 2;
+	//   celsius: number;
+	//   timestamp: number;
+	// }
+	//
+	// /** Every version of "temperature" a decoder accepts. */
+	// export type Temperature = TemperatureV1 | TemperatureV2;
+	//  <nil>
+}
