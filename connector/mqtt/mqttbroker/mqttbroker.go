@@ -132,3 +132,52 @@ func Publisher(t testing.TB, url, clientID string) (publish func(topic, payload 
 		}
 	}
 }
+
+// A Message is one message a Subscriber received.
+type Message struct {
+	Topic   string
+	Payload []byte
+}
+
+// Subscriber connects a plain MQTT 5 client with clientID to the broker
+// at url, as a foreign consumer would, subscribes to filter at QoS 1 and
+// delivers what it receives on the channel (buffered for 256 messages;
+// more are dropped) until the test ends. It returns once the broker
+// acknowledged the subscription.
+func Subscriber(t testing.TB, url, clientID, filter string) <-chan Message {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "mqtt://"))
+	if err != nil {
+		t.Fatalf("mqttbroker: %v", err)
+	}
+	ch := make(chan Message, 256)
+	c := paho.NewClient(paho.ClientConfig{
+		Conn:          packets.NewThreadSafeConn(conn),
+		OnClientError: func(error) {},
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
+			select {
+			case ch <- Message{Topic: pr.Packet.Topic, Payload: append([]byte(nil), pr.Packet.Payload...)}:
+			default:
+			}
+			return true, nil
+		}},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
+		conn.Close()
+		t.Fatalf("mqttbroker: connect %s: %v", clientID, err)
+	}
+	t.Cleanup(func() {
+		_ = c.Disconnect(&paho.Disconnect{})
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Errorf("mqttbroker: client %s did not stop", clientID)
+		}
+	})
+	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}}); err != nil {
+		t.Fatalf("mqttbroker: subscribe %s: %v", filter, err)
+	}
+	return ch
+}
