@@ -140,24 +140,24 @@ func (Float32) Decode(b []byte) (float32, error) {
 // Float16 is DPT 9.x, KNX's two-octet float: value = 0.01·M·2^E with a
 // 12-bit two's complement mantissa M and a 4-bit exponent E. Min and Max
 // bound the values Encode and Decode accept (both zero: the format's
-// whole range, −671088.64 to 670760.96). Encode picks the smallest
+// whole range, −671088.64 to 670433.28; the raw value 0x7FFF that would
+// be 670760.96 means "invalid data"). Encode picks the smallest
 // exponent that holds the value and rounds half away from zero, as
-// AimDB's Rust helpers do; the raw value 0x7FFF ("invalid data") is
-// refused.
+// AimDB's Rust helpers do; Decode refuses 0x7FFF.
 type Float16 struct {
 	DPT      string // named in errors ("9.001")
 	Min, Max float64
 }
 
-// Temperature is DPT 9.001, °C from −273 to 670760.
-var Temperature = Float16{DPT: "9.001", Min: -273, Max: 670760}
+// Temperature is DPT 9.001, °C from −273 to 670433.28.
+var Temperature = Float16{DPT: "9.001", Min: -273, Max: float16Max}
 
-// Humidity is DPT 9.007, % from 0 to 670760.
-var Humidity = Float16{DPT: "9.007", Min: 0, Max: 670760}
+// Humidity is DPT 9.007, % from 0 to 670433.28.
+var Humidity = Float16{DPT: "9.007", Min: 0, Max: float16Max}
 
 const (
 	float16Min = -671088.64
-	float16Max = 670760.96
+	float16Max = 670433.28 // 0x7FFE
 )
 
 func (f Float16) bounds() (lo, hi float64) {

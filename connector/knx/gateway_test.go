@@ -152,13 +152,6 @@ func (g *fakeGateway) sendDatagram(b []byte) {
 	}
 }
 
-// clientCount returns the number of open connections.
-func (g *fakeGateway) clientCount() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.clients)
-}
-
 func (g *fakeGateway) serve(conn *net.UDPConn) {
 	defer g.wg.Done()
 	buf := make([]byte, 2048)
