@@ -88,7 +88,9 @@ type stats struct {
 // A Dialer opens KNXnet/IP tunnelling connections to one gateway. It is
 // safe for concurrent use.
 type Dialer struct {
-	gateway string // host:port
+	gateway string // host:port: the tunnelling server, or the routing multicast group
+	routing bool
+	iface   string // routing: the multicast interface ("" for the system's choice)
 	opts    Options
 	st      stats
 	warn    rateLimit
@@ -100,21 +102,30 @@ var (
 )
 
 // NewDialer returns a Dialer for the KNXnet/IP tunnelling gateway at
-// udp://host[:port] (knx://host[:port] is the same; port 3671). o may
-// be nil.
+// udp://host[:port] (knx://host[:port] is the same; port 3671), or for
+// KNXnet/IP routing on a multicast group,
+// multicast://224.0.23.12[:3671][?iface=eth0] (the KNX system group,
+// on the named interface or the system's choice). o may be nil.
 func NewDialer(gateway string, o *Options) (*Dialer, error) {
 	u, err := url.Parse(gateway)
 	if err != nil {
 		return nil, fmt.Errorf("knx: malformed gateway URL %q", gateway)
 	}
-	if u.Scheme != "udp" && u.Scheme != "knx" {
-		return nil, fmt.Errorf("knx: gateway URL scheme %q: want udp or knx", u.Scheme)
+	if u.Scheme != "udp" && u.Scheme != "knx" && u.Scheme != "multicast" {
+		return nil, fmt.Errorf("knx: gateway URL scheme %q: want udp, knx or multicast", u.Scheme)
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("knx: gateway URL %q has no host", gateway)
 	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("knx: gateway URL %q: want udp://host[:port]", gateway)
+	q := u.Query()
+	iface := q.Get("iface")
+	q.Del("iface")
+	if (u.Path != "" && u.Path != "/") || len(q) > 0 || u.Fragment != "" || u.User != nil || iface != "" && u.Scheme != "multicast" {
+		return nil, fmt.Errorf("knx: gateway URL %q: want udp://host[:port] or multicast://group[:port][?iface=name]", gateway)
+	}
+	routing := u.Scheme == "multicast"
+	if ip := net.ParseIP(u.Hostname()); routing && (ip == nil || ip.To4() == nil || !ip.IsMulticast()) {
+		return nil, fmt.Errorf("knx: gateway URL %q: routing needs an IPv4 multicast group", gateway)
 	}
 	port := u.Port()
 	if port == "" {
@@ -122,11 +133,19 @@ func NewDialer(gateway string, o *Options) (*Dialer, error) {
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		return nil, fmt.Errorf("knx: gateway URL %q: bad port", gateway)
 	}
-	return &Dialer{gateway: net.JoinHostPort(u.Hostname(), port), opts: o.withDefaults()}, nil
+	return &Dialer{gateway: net.JoinHostPort(u.Hostname(), port), routing: routing, iface: iface, opts: o.withDefaults()}, nil
 }
 
 // String returns the gateway's URL.
-func (d *Dialer) String() string { return "udp://" + d.gateway }
+func (d *Dialer) String() string {
+	if d.routing {
+		if d.iface != "" {
+			return "multicast://" + d.gateway + "?iface=" + d.iface
+		}
+		return "multicast://" + d.gateway
+	}
+	return "udp://" + d.gateway
+}
 
 // Stats returns the dialer's counters.
 func (d *Dialer) Stats() Stats {
@@ -196,8 +215,12 @@ func frameOf(l *connector.Link) (string, error) {
 }
 
 // Dial implements connector.Dialer: it opens a tunnelling connection
-// (link layer) and returns once the gateway accepted it.
+// (link layer) and returns once the gateway accepted it, or joins the
+// routing multicast group.
 func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
+	if d.routing {
+		return dialRouter(ctx, d)
+	}
 	return dialTunnel(ctx, d)
 }
 

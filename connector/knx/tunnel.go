@@ -173,35 +173,9 @@ func (t *tunnel) Subscribe(ctx context.Context, l *connector.Link, deliver func(
 // Publish implements connector.Session: it sends a GroupValueWrite and
 // returns once the gateway acknowledged it.
 func (t *tunnel) Publish(ctx context.Context, m *connector.Message) error {
-	dst, err := ParseGroupAddress(m.Topic)
+	dst, short, p, err := outbound(m)
 	if err != nil {
 		return err
-	}
-	frame, err := frameOf(m.Link)
-	if err != nil {
-		return err
-	}
-	p := m.Payload
-	short := false
-	switch frame {
-	case FrameAuto:
-		// An empty payload makes the APCI-only telegram AimDB's Rust
-		// connector sends: a short one of value 0.
-		short = len(p) == 0 || len(p) == 1 && p[0] < 64
-		if len(p) == 0 {
-			p = []byte{0}
-		}
-	case FrameShort:
-		if len(p) != 1 || p[0] >= 64 {
-			return fmt.Errorf("knx: frame=short needs a one-byte payload below 64, have %d bytes", len(p))
-		}
-		short = true
-	}
-	if len(p) > MaxData {
-		return fmt.Errorf("knx: payload of %d bytes exceeds %d", len(p), MaxData)
-	}
-	if len(p) == 0 {
-		return errors.New("knx: frame=long needs a payload")
 	}
 
 	t.sendMu.Lock()
@@ -248,6 +222,14 @@ func (t *tunnel) Publish(ctx context.Context, m *connector.Message) error {
 			t.end()
 			return fmt.Errorf("%w: %w", connector.ErrNotConnected, errAckTimeout)
 		case <-t.done:
+			// The ACK may have arrived just before the session ended.
+			select {
+			case a := <-t.acks:
+				if a.seq == seq && a.status == 0 {
+					return nil
+				}
+			default:
+			}
 			return connector.ErrNotConnected
 		case <-ctx.Done():
 			return ctx.Err()
