@@ -1,6 +1,8 @@
 // Package knx is the KNX connector: it links records to KNX group
 // addresses through a KNXnet/IP tunnelling gateway (knxd, a KNX IP
-// interface or router).
+// interface or router), or by KNXnet/IP routing on a multicast group
+// (multicast://224.0.23.12?iface=eth0: telegrams sent once, no
+// acknowledgement, the DB's own not delivered back to it).
 //
 //	d, err := knx.NewDialer("udp://192.168.1.19:3671", nil)
 //	db := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"knx": d}})

@@ -399,14 +399,24 @@ func TestValidateLink(t *testing.T) {
 }
 
 func TestNewDialer(t *testing.T) {
-	for _, u := range []string{"udp://gw", "knx://10.0.0.1", "udp://127.0.0.1:3671"} {
+	for _, u := range []string{"udp://gw", "knx://10.0.0.1", "udp://127.0.0.1:3671", "multicast://224.0.23.12", "multicast://224.0.23.12:3671?iface=eth0"} {
 		if _, err := knx.NewDialer(u, nil); err != nil {
 			t.Errorf("NewDialer(%q): %v", u, err)
 		}
 	}
-	for _, u := range []string{"", "tcp://gw", "udp://", "udp://gw/path", "udp://gw?x=1", "udp://u:p@gw", "udp://gw:0", "udp://gw:99999", "::"} {
+	for _, u := range []string{"", "tcp://gw", "udp://", "udp://gw/path", "udp://gw?x=1", "udp://u:p@gw", "udp://gw:0", "udp://gw:99999", "::", "multicast://10.0.0.1", "multicast://gw", "udp://gw?iface=eth0", "multicast://224.0.23.12?x=1"} {
 		if _, err := knx.NewDialer(u, nil); err == nil {
 			t.Errorf("NewDialer(%q) succeeded; want an error", u)
+		}
+	}
+	for _, a := range []string{"1.1.250", "0.0.1", "15.15.255"} {
+		if _, err := knx.NewDialer("multicast://224.0.23.12", &knx.Options{Address: a}); err != nil {
+			t.Errorf("Address %q: %v", a, err)
+		}
+	}
+	for _, a := range []string{"16.0.1", "1.1", "1.1.256", "a.b.c", "1/1/1", "01.1.1"} {
+		if _, err := knx.NewDialer("multicast://224.0.23.12", &knx.Options{Address: a}); err == nil {
+			t.Errorf("Address %q accepted; want an error", a)
 		}
 	}
 }

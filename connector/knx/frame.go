@@ -124,15 +124,16 @@ func parseLData(b []byte) (t telegram, err error) {
 	return t, nil
 }
 
-// appendLData appends a cEMI L_Data.req GroupValueWrite of data to dst:
+// appendLData appends a cEMI L_Data frame from the individual address
+// src (0.0.0 in a tunnel: the server fills in its own) to dst:
 // standard frame up to 15 data octets, extended beyond; a short telegram
 // carries data[0] (< 64) in the APCI octet.
-func appendLData(b []byte, code byte, dst GroupAddress, apci uint16, short bool, data []byte) []byte {
+func appendLData(b []byte, code byte, src uint16, dst GroupAddress, apci uint16, short bool, data []byte) []byte {
 	ctrl1 := byte(0xbc) // standard frame, no repeat, broadcast, low priority
 	if !short && len(data) > 15 {
 		ctrl1 = 0x3c // extended frame
 	}
-	b = append(b, code, 0, ctrl1, 0xe0, 0, 0, byte(dst>>8), byte(dst))
+	b = append(b, code, 0, ctrl1, 0xe0, byte(src>>8), byte(src), byte(dst>>8), byte(dst))
 	if short {
 		return append(b, 1, byte(apci>>8)&3, byte(apci)&0xc0|data[0]&0x3f)
 	}

@@ -11,12 +11,12 @@ import (
 func FuzzParseFrame(f *testing.F) {
 	good := appendHeader(nil, svcTunnelReq, 4+13)
 	good = append(good, 4, 1, 0, 0)
-	good = appendLData(good, codeLDataInd, 0x4900, apciWrite, false, []byte{0x0c, 0x33})
+	good = appendLData(good, codeLDataInd, 0, 0x4900, apciWrite, false, []byte{0x0c, 0x33})
 	f.Add(good)
 	f.Add(good[:len(good)-1])
 	short := appendHeader(nil, svcTunnelReq, 4+11)
 	short = append(short, 4, 1, 0, 0)
-	short = appendLData(short, codeLDataInd, 0x0a04, apciWrite, true, []byte{1})
+	short = appendLData(short, codeLDataInd, 0, 0x0a04, apciWrite, true, []byte{1})
 	f.Add(short)
 	f.Add([]byte{6, 0x10, 4, 0x20, 0, 6})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -37,7 +37,7 @@ func FuzzParseFrame(f *testing.F) {
 		if tg.short && (len(p) != 1 || p[0] > 63) || !tg.short && len(p) > 255 {
 			t.Fatalf("payload % x (short %v)", p, tg.short)
 		}
-		re := appendLData(nil, tg.code, tg.dst, tg.apci, tg.short, p)
+		re := appendLData(nil, tg.code, 0, tg.dst, tg.apci, tg.short, p)
 		back, err := parseLData(re)
 		if err != nil {
 			t.Fatalf("re-encoded telegram % x does not parse: %v", re, err)

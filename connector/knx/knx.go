@@ -32,6 +32,10 @@ type Options struct {
 	// after three unanswered attempts the session ends. If zero, it is
 	// 10s.
 	HeartbeatTimeout time.Duration
+	// Address is the individual address routing telegrams are sent
+	// from (area.line.device). If empty, it is 15.15.250. Tunnelling
+	// ignores it: the gateway assigns the address of a tunnel.
+	Address string
 	// Logger receives warnings about refused telegrams (at most one per
 	// 10s, with the count of those held back). If nil, nothing is logged.
 	Logger *slog.Logger
@@ -91,6 +95,7 @@ type Dialer struct {
 	gateway string // host:port: the tunnelling server, or the routing multicast group
 	routing bool
 	iface   string // routing: the multicast interface ("" for the system's choice)
+	src     uint16 // routing: the individual source address
 	opts    Options
 	st      stats
 	warn    rateLimit
@@ -133,7 +138,17 @@ func NewDialer(gateway string, o *Options) (*Dialer, error) {
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		return nil, fmt.Errorf("knx: gateway URL %q: bad port", gateway)
 	}
-	return &Dialer{gateway: net.JoinHostPort(u.Hostname(), port), routing: routing, iface: iface, opts: o.withDefaults()}, nil
+	d := &Dialer{gateway: net.JoinHostPort(u.Hostname(), port), routing: routing, iface: iface, opts: o.withDefaults()}
+	addr := d.opts.Address
+	if addr == "" {
+		addr = "15.15.250"
+	}
+	var a, l, dev int
+	if n, err := fmt.Sscanf(addr, "%d.%d.%d", &a, &l, &dev); err != nil || n != 3 || a < 0 || a > 15 || l < 0 || l > 15 || dev < 0 || dev > 255 || fmt.Sprintf("%d.%d.%d", a, l, dev) != addr {
+		return nil, fmt.Errorf("knx: individual address %q: want area.line.device (0-15.0-15.0-255)", addr)
+	}
+	d.src = uint16(a<<12 | l<<8 | dev)
+	return d, nil
 }
 
 // String returns the gateway's URL.

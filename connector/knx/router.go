@@ -50,10 +50,11 @@ func dialRouter(ctx context.Context, d *Dialer) (*router, error) {
 			return nil, fmt.Errorf("knx: interface %q: %w", d.iface, err)
 		}
 	}
-	recv, err := net.ListenMulticastUDP("udp4", ifi, group)
+	recv, err := listenGroup(ctx, ifi, group)
 	if err != nil {
 		return nil, fmt.Errorf("knx: join %v: %w", group, err)
 	}
+	_ = recv.SetReadBuffer(1 << 20) // bursts: routing has no flow control here
 	send, err := net.ListenUDP("udp4", nil)
 	if err != nil {
 		recv.Close()
@@ -132,7 +133,7 @@ func (r *router) Publish(ctx context.Context, m *connector.Message) error {
 		n = 11
 	}
 	r.buf = appendHeader(r.buf[:0], svcRoutingInd, n)
-	r.buf = appendLData(r.buf, codeLDataInd, dst, apciWrite, short, p)
+	r.buf = appendLData(r.buf, codeLDataInd, r.d.src, dst, apciWrite, short, p)
 	if _, err := r.send.WriteToUDP(r.buf, r.group); err != nil {
 		r.end()
 		return fmt.Errorf("%w: %v", connector.ErrNotConnected, err)

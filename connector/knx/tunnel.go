@@ -188,7 +188,7 @@ func (t *tunnel) Publish(ctx context.Context, m *connector.Message) error {
 	}
 	t.buf = appendHeader(t.buf, svcTunnelReq, 4+cemiLen)
 	t.buf = append(t.buf, 4, t.channel, seq, 0)
-	t.buf = appendLData(t.buf, codeLDataReq, dst, apciWrite, short, p)
+	t.buf = appendLData(t.buf, codeLDataReq, 0, dst, apciWrite, short, p)
 	select {
 	case <-t.acks: // a stale ACK
 	default:

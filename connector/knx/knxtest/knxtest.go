@@ -23,6 +23,8 @@ import (
 type Knxd struct {
 	bin, tool string
 	udp, tcp  int
+	iface     string // routing on this interface, if not ""
+	host      string // the tunnelling server's address
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -33,10 +35,38 @@ type Knxd struct {
 // Start starts knxd for t and stops it when t ends.
 func Start(t testing.TB) *Knxd {
 	t.Helper()
-	k := &Knxd{bin: tooltest.Path(t, "knxd"), tool: tooltest.Path(t, "knxtool"), udp: freeUDP(t), tcp: freeTCP(t)}
+	k := &Knxd{bin: tooltest.Path(t, "knxd"), tool: tooltest.Path(t, "knxtool"), udp: freeUDP(t), tcp: freeTCP(t), host: "127.0.0.1"}
 	k.Start(t)
 	t.Cleanup(func() { k.Stop(t) })
 	return k
+}
+
+// StartRouting starts knxd as Start does, with KNXnet/IP routing too: it
+// sends and receives ROUTING_INDICATIONs on the multicast group
+// 224.0.23.12 at the tunnelling server's port, on the interface iface.
+func StartRouting(t testing.TB, iface string) *Knxd {
+	t.Helper()
+	k := &Knxd{bin: tooltest.Path(t, "knxd"), tool: tooltest.Path(t, "knxtool"), udp: freeUDP(t), tcp: freeTCP(t), iface: iface, host: "127.0.0.1"}
+	// knxd binds its server to the interface's address.
+	if ifi, err := net.InterfaceByName(iface); err == nil {
+		if addrs, err := ifi.Addrs(); err == nil {
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+					k.host = n.IP.String()
+					break
+				}
+			}
+		}
+	}
+	k.Start(t)
+	t.Cleanup(func() { k.Stop(t) })
+	return k
+}
+
+// RoutingURL returns the routing group's address for knx.NewDialer,
+// multicast://224.0.23.12:port?iface=name.
+func (k *Knxd) RoutingURL() string {
+	return "multicast://224.0.23.12:" + strconv.Itoa(k.udp) + "?iface=" + k.iface
 }
 
 func freeTCP(t testing.TB) int {
@@ -57,8 +87,9 @@ func freeUDP(t testing.TB) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-// URL returns the tunnelling server's address, udp://127.0.0.1:port.
-func (k *Knxd) URL() string { return "udp://127.0.0.1:" + strconv.Itoa(k.udp) }
+// URL returns the tunnelling server's address, udp://127.0.0.1:port (with
+// routing, the interface's address).
+func (k *Knxd) URL() string { return "udp://" + k.host + ":" + strconv.Itoa(k.udp) }
 
 // Start runs knxd (again), waiting until it listens.
 func (k *Knxd) Start(t testing.TB) {
@@ -71,9 +102,14 @@ func (k *Knxd) Start(t testing.TB) {
 	addr := "127.0.0.1:" + strconv.Itoa(k.tcp)
 	for attempt := 0; ; attempt++ {
 		out := &bytes.Buffer{}
-		cmd := exec.Command(k.bin, "--no-timestamp", "-e", "0.0.1", "-E", "0.0.2:8",
-			"-i"+strconv.Itoa(k.tcp), "-n", "aimdb-test", "-T",
-			"-S224.0.23.12:"+strconv.Itoa(k.udp), "-I", "lo", "-b", "dummy:")
+		args := []string{"--no-timestamp", "-e", "0.0.1", "-E", "0.0.2:8",
+			"-i" + strconv.Itoa(k.tcp), "-n", "aimdb-test", "-T"}
+		if k.iface != "" {
+			args = append(args, "-R", "-S224.0.23.12:"+strconv.Itoa(k.udp), "-I", k.iface)
+		} else {
+			args = append(args, "-S224.0.23.12:"+strconv.Itoa(k.udp), "-I", "lo")
+		}
+		cmd := exec.Command(k.bin, append(args, "-b", "dummy:")...)
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start knxd: %v", err)
