@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
 	slot := fs.Int("slot", 1, "the station's slot `n`: it publishes to station/n/temperature and station/n/humidity")
 	fs.IntVar(slot, "id", 1, "the same as --slot: the station `id` in the mesh (a slot number)")
-	knxGW := fs.String("knx", "", "read the readings from a KNX bus through the KNXnet/IP tunnelling gateway at this `URL` (udp://host[:port]) instead of simulating them")
+	knxGW := fs.String("knx", "", "read the readings from a KNX bus through the KNXnet/IP tunnelling gateway at this `URL` (udp://host[:port]), or by routing (multicast://224.0.23.12?iface=name), instead of simulating them")
 	tempGA := fs.String("temperature-ga", "9/1/0", "with --knx: the temperature's group `address` (DPT 9.001)")
 	humGA := fs.String("humidity-ga", "9/1/1", "with --knx: the humidity's group `address`")
 	humDPT := fs.String("humidity-dpt", "9.007", "with --knx: the humidity's datapoint `type`, 9.007 or 5.001")
