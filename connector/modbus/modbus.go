@@ -200,7 +200,7 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 			return nil, fmt.Errorf("modbus: open %s: %w", d.endpoint, err)
 		}
 		_ = p.ResetInputBuffer()
-		tr = &rtuTransport{p: p}
+		tr = &rtuTransport{p: p, gap: frameGap(d.mode.BaudRate)}
 	} else {
 		nd := net.Dialer{Timeout: d.opts.ConnectTimeout}
 		c, err := nd.DialContext(ctx, "tcp", d.endpoint)
@@ -263,11 +263,26 @@ func netErr(err error) error {
 }
 
 type rtuTransport struct {
-	p   serial.Port
-	buf []byte
+	p    serial.Port
+	buf  []byte
+	gap  time.Duration // the silent interval between frames: 3.5 characters
+	last time.Time     // when the last frame ended
+}
+
+// frameGap returns 3.5 character times at baud (11 bits a character),
+// and 1.75ms above 19200 baud, as the serial line specification says.
+func frameGap(baud int) time.Duration {
+	if baud > 19200 {
+		return 1750 * time.Microsecond
+	}
+	return time.Duration(int64(38500) * int64(time.Millisecond) / int64(baud))
 }
 
 func (t *rtuTransport) roundTrip(unit byte, pdu []byte, deadline time.Time) ([]byte, error) {
+	defer func() { t.last = time.Now() }()
+	if wait := time.Until(t.last.Add(t.gap)); wait > 0 {
+		time.Sleep(wait) // the line must be silent before a frame
+	}
 	t.buf = appendRTU(t.buf[:0], unit, pdu)
 	if _, err := t.p.Write(t.buf); err != nil {
 		return nil, err

@@ -91,3 +91,20 @@ func u16s(v []uint16) []byte {
 	}
 	return b
 }
+
+func TestFrameGap(t *testing.T) {
+	for baud, want := range map[int]string{9600: "4.010416ms", 19200: "2.005208ms", 115200: "1.75ms"} {
+		if got := frameGap(baud).String(); got != want {
+			t.Errorf("frameGap(%d) = %s; want %s", baud, got, want)
+		}
+	}
+}
+
+func TestCRC(t *testing.T) {
+	// Modbus over serial line v1.02, 6.2.2: the frame 01 03 00 00 00 0a
+	// has the CRC c5 cd (low byte first).
+	f := appendRTU(nil, 1, []byte{3, 0, 0, 0, 0x0a})
+	if got := f[len(f)-2:]; got[0] != 0xc5 || got[1] != 0xcd {
+		t.Errorf("CRC % x; want c5 cd", got)
+	}
+}
