@@ -31,17 +31,19 @@ import (
 func TestKNXStation(t *testing.T) {
 	for _, tt := range []struct {
 		dpt      string
+		wire     mesh.Wire
 		humidity []byte  // the data octets knxtool writes
 		want     float64 // the humidity they encode
 	}{
-		{"9.007", []byte{0x14, 0xe2}, 50}, // E=2, M=1250: 0.01·1250·4
-		{"5.001", []byte{0x80}, 128 * 100.0 / 255},
+		{"9.007", mesh.JSON, []byte{0x14, 0xe2}, 50}, // E=2, M=1250: 0.01·1250·4
+		{"5.001", mesh.JSON, []byte{0x80}, 128 * 100.0 / 255},
+		{"9.007", mesh.Postcard, []byte{0x14, 0xe2}, 50},
 	} {
-		t.Run(tt.dpt, func(t *testing.T) { knxStationTest(t, tt.dpt, tt.humidity, tt.want) })
+		t.Run(tt.dpt+"/"+string(tt.wire), func(t *testing.T) { knxStationTest(t, tt.dpt, tt.wire, tt.humidity, tt.want) })
 	}
 }
 
-func knxStationTest(t *testing.T, dpt string, humidity []byte, wantHumidity float64) {
+func knxStationTest(t *testing.T, dpt string, wire mesh.Wire, humidity []byte, wantHumidity float64) {
 	t.Setenv(aimx.RuntimeDirEnv, t.TempDir())
 	k := knxtest.Start(t)
 	broker := mqttbroker.Start(t)
@@ -55,7 +57,7 @@ func knxStationTest(t *testing.T, dpt string, humidity []byte, wantHumidity floa
 		t.Fatal(err)
 	}
 	hub := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"mqtt": hd}})
-	if _, err := mesh.Hub(hub, nil); err != nil {
+	if _, err := mesh.Hub(hub, &mesh.HubOptions{Wire: wire}); err != nil {
 		t.Fatal(err)
 	}
 	sock := "unix://" + filepath.Join(t.TempDir(), "hub.sock")
@@ -74,7 +76,7 @@ func knxStationTest(t *testing.T, dpt string, humidity []byte, wantHumidity floa
 	// The station.
 	var log lockedBuffer
 	wg.Go(func() {
-		args := []string{"--broker", broker, "--id", "7", "--knx", k.URL(), "--humidity-dpt", dpt}
+		args := []string{"--broker", broker, "--id", "7", "--knx", k.URL(), "--humidity-dpt", dpt, "--codec", string(wire)}
 		if err := run(ctx, args, &log); err != nil {
 			t.Errorf("station: %v; log:\n%s", err, log.String())
 		}
