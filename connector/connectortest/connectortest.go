@@ -54,6 +54,11 @@ type Features struct {
 	Params string
 	// Timeout bounds each wait (default 20s).
 	Timeout time.Duration
+	// Topic, if not nil, names the topic of each test instead of the
+	// default ("aimdbct/<time>/<n>/<name>"), for transports with a fixed
+	// address space such as KNX group addresses; it must return a topic
+	// no other test of the process uses.
+	Topic func(name string) string
 }
 
 // Run runs the conformance suite against p.
@@ -99,7 +104,14 @@ var topicSeq struct {
 }
 
 // topic returns a topic no other test uses.
-func topic(name string) string {
+func (s *suite) topic(name string) string {
+	if s.f.Topic != nil {
+		return s.f.Topic(name)
+	}
+	return defaultTopic(name)
+}
+
+func defaultTopic(name string) string {
 	topicSeq.Lock()
 	defer topicSeq.Unlock()
 	topicSeq.n++
@@ -240,7 +252,7 @@ type pair struct {
 }
 
 func (s *suite) newPair(t *testing.T, name string, ring int, txOpts *aimdb.Options) *pair {
-	tp := topic(name)
+	tp := s.topic(name)
 	p := &pair{outKey: "ct.out", inKey: "ct.in"}
 	p.rx = s.newDB(t, s.p.Dialer(t), nil)
 	p.in = must[*aimdb.Record[int]](t)(aimdb.Register(p.rx, aimdb.NewKey[int](p.inKey), aimdb.Ring(ring)))
@@ -308,7 +320,7 @@ func (s *suite) shutdownDrains(t *testing.T) {
 }
 
 func (s *suite) decodeErrors(t *testing.T) {
-	tp := topic("decode")
+	tp := s.topic("decode")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	in := must[*aimdb.Record[int]](t)(aimdb.Register(rx, aimdb.NewKey[int]("ct.in"), aimdb.Ring(64)))
 	in.LinkFrom(s.url(tp), IntCodec{})
@@ -346,7 +358,7 @@ func (s *suite) bulk(t *testing.T) {
 }
 
 func (s *suite) largePayload(t *testing.T) {
-	tp := topic("large")
+	tp := s.topic("large")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	in := must[*aimdb.Record[[]byte]](t)(aimdb.Register(rx, aimdb.NewKey[[]byte]("ct.in"), aimdb.Ring(4)))
 	in.LinkFrom(s.url(tp), codec.Bytes{})
@@ -397,7 +409,7 @@ func (deviceCodec) DecodeTopic(topic string, b []byte) (deviceReading, error) {
 }
 
 func (s *suite) wildcards(t *testing.T) {
-	base := topic("wild")
+	base := s.topic("wild")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	all := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(rx, aimdb.NewKey[deviceReading]("ct.all"), aimdb.Ring(64)))
 	all.LinkFrom(s.url(base+"/+/temp"), deviceCodec{}, aimdb.RouteTopic(func(topic string) string {

@@ -43,6 +43,7 @@ var Tools = map[string]Tool{
 	"node":            {Name: "node", Env: "AIMDB_NODE", Install: "apt-get install nodejs"},
 	"npm":             {Name: "npm", Env: "AIMDB_NPM", Install: "apt-get install npm"},
 	"knxd":            {Name: "knxd", Env: "AIMDB_KNXD", Paths: []string{"/usr/sbin/knxd"}, Install: "apt-get install knxd"},
+	"knxtool":         {Name: "knxtool", Env: "AIMDB_KNXTOOL", Install: "apt-get install knxd-tools"},
 	"nats-server":     {Name: "nats-server", Env: "AIMDB_NATS_SERVER", Install: "apt-get install nats-server"},
 	"postgres":        {Name: "postgres", Env: "AIMDB_POSTGRES", Install: "apt-get install postgresql"},
 	"mosquitto_pub":   {Name: "mosquitto_pub", Env: "AIMDB_MOSQUITTO_PUB", Install: "apt-get install mosquitto-clients"},

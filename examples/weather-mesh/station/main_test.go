@@ -34,6 +34,11 @@ func TestBadCommandLine(t *testing.T) {
 		{[]string{"--seed", "-3"}, `invalid value "-3" for flag -seed`},
 		{[]string{"--broker", "mqtt://"}, "--broker: mqtt: broker URL has no host"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"--id", "70000"}, "--slot 70000: want 0 to 65535"},
+		{[]string{"--knx", "tcp://gw"}, `--knx: knx: gateway URL scheme "tcp": want udp, knx or multicast`},
+		{[]string{"--knx", "udp://gw", "--temperature-ga", "32/0/0"}, `--temperature-ga: knx: group address "32/0/0"`},
+		{[]string{"--knx", "udp://gw", "--humidity-ga", "9/1/+"}, `--humidity-ga: knx: group address "9/1/+"`},
+		{[]string{"--knx", "udp://gw", "--humidity-dpt", "7.001"}, `--humidity-dpt "7.001": want 9.007 or 5.001`},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
