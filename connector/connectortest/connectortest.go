@@ -54,7 +54,19 @@ type Features struct {
 	Params string
 	// Timeout bounds each wait (default 20s).
 	Timeout time.Duration
+	// Sep, One and Multi are the peer's topic grammar: the level
+	// separator, the one-level wildcard and the trailing many-level
+	// wildcard. If Sep is zero they are MQTT's '/', "+" and "#"; NATS
+	// subjects use '.', "*" and ">". Topics are Prefix, then levels.
+	Sep        byte
+	One, Multi string
 }
+
+// Prefix is the first level of every topic the suite uses; a peer that
+// needs topics declared (a NATS JetStream stream) declares Prefix and
+// everything below it.
+const Prefix = "aimdbct"
+
 
 // Run runs the conformance suite against p.
 func Run(t *testing.T, p Peer, f Features) {
@@ -63,6 +75,9 @@ func Run(t *testing.T, p Peer, f Features) {
 	}
 	if f.Timeout == 0 {
 		f.Timeout = 20 * time.Second
+	}
+	if f.Sep == 0 {
+		f.Sep, f.One, f.Multi = '/', "+", "#"
 	}
 	s := &suite{p: p, f: f}
 	t.Run("PublishReceiveInOrder", s.publishReceive)
@@ -99,12 +114,15 @@ var topicSeq struct {
 }
 
 // topic returns a topic no other test uses.
-func topic(name string) string {
+func (s *suite) topic(name string) string {
 	topicSeq.Lock()
 	defer topicSeq.Unlock()
 	topicSeq.n++
-	return fmt.Sprintf("aimdbct/%d/%d/%s", time.Now().UnixNano()%1e9, topicSeq.n, name)
+	return s.join(Prefix, strconv.FormatInt(time.Now().UnixNano()%1e9, 10), strconv.Itoa(topicSeq.n), name)
 }
+
+// join joins levels with the peer's separator.
+func (s *suite) join(levels ...string) string { return strings.Join(levels, string(s.f.Sep)) }
 
 func (s *suite) url(topic string) string {
 	u := s.p.Scheme() + "://" + topic
@@ -240,7 +258,7 @@ type pair struct {
 }
 
 func (s *suite) newPair(t *testing.T, name string, ring int, txOpts *aimdb.Options) *pair {
-	tp := topic(name)
+	tp := s.topic(name)
 	p := &pair{outKey: "ct.out", inKey: "ct.in"}
 	p.rx = s.newDB(t, s.p.Dialer(t), nil)
 	p.in = must[*aimdb.Record[int]](t)(aimdb.Register(p.rx, aimdb.NewKey[int](p.inKey), aimdb.Ring(ring)))
@@ -308,7 +326,7 @@ func (s *suite) shutdownDrains(t *testing.T) {
 }
 
 func (s *suite) decodeErrors(t *testing.T) {
-	tp := topic("decode")
+	tp := s.topic("decode")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	in := must[*aimdb.Record[int]](t)(aimdb.Register(rx, aimdb.NewKey[int]("ct.in"), aimdb.Ring(64)))
 	in.LinkFrom(s.url(tp), IntCodec{})
@@ -346,7 +364,7 @@ func (s *suite) bulk(t *testing.T) {
 }
 
 func (s *suite) largePayload(t *testing.T) {
-	tp := topic("large")
+	tp := s.topic("large")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	in := must[*aimdb.Record[[]byte]](t)(aimdb.Register(rx, aimdb.NewKey[[]byte]("ct.in"), aimdb.Ring(4)))
 	in.LinkFrom(s.url(tp), codec.Bytes{})
@@ -377,7 +395,7 @@ type deviceReading struct {
 	Value  int
 }
 
-type deviceCodec struct{}
+type deviceCodec struct{ sep byte }
 
 func (deviceCodec) Encode(v deviceReading) ([]byte, error) {
 	return strconv.AppendInt(nil, int64(v.Value), 10), nil
@@ -387,8 +405,8 @@ func (deviceCodec) Decode(b []byte) (deviceReading, error) {
 	return deviceReading{}, errors.New("deviceCodec needs the topic")
 }
 
-func (deviceCodec) DecodeTopic(topic string, b []byte) (deviceReading, error) {
-	parts := strings.Split(topic, "/")
+func (d deviceCodec) DecodeTopic(topic string, b []byte) (deviceReading, error) {
+	parts := strings.Split(topic, string(d.sep))
 	v, err := strconv.Atoi(string(b))
 	if len(parts) < 2 {
 		return deviceReading{}, fmt.Errorf("topic %q has no device level", topic)
@@ -397,18 +415,19 @@ func (deviceCodec) DecodeTopic(topic string, b []byte) (deviceReading, error) {
 }
 
 func (s *suite) wildcards(t *testing.T) {
-	base := topic("wild")
+	base := s.topic("wild")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	all := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(rx, aimdb.NewKey[deviceReading]("ct.all"), aimdb.Ring(64)))
-	all.LinkFrom(s.url(base+"/+/temp"), deviceCodec{}, aimdb.RouteTopic(func(topic string) string {
-		if strings.Contains(topic, "/b/") {
+	dc := deviceCodec{s.f.Sep}
+	all.LinkFrom(s.url(s.join(base, s.f.One, "temp")), dc, aimdb.RouteTopic(func(topic string) string {
+		if strings.Contains(topic, s.join("", "b", "")) {
 			return "ct.dev.b"
 		}
 		return ""
 	}))
 	devB := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(rx, aimdb.NewKey[deviceReading]("ct.dev.b"), aimdb.Ring(64)))
 	hash := must[*aimdb.Record[int]](t)(aimdb.Register(rx, aimdb.NewKey[int]("ct.hash"), aimdb.Ring(64)))
-	hash.LinkFrom(s.url(base+"/#"), IntCodec{})
+	hash.LinkFrom(s.url(s.join(base, s.f.Multi)), IntCodec{})
 	subAll := must[*aimdb.Subscription[deviceReading]](t)(all.Subscribe())
 	defer subAll.Close()
 	subB := must[*aimdb.Subscription[deviceReading]](t)(devB.Subscribe())
@@ -419,8 +438,8 @@ func (s *suite) wildcards(t *testing.T) {
 	tx := s.newDB(t, s.p.Dialer(t), nil)
 	out := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(tx, aimdb.NewKey[deviceReading]("ct.out"), aimdb.Ring(64)))
 	// A dynamic topic: each value goes to its device's topic.
-	out.LinkTo(s.url(base+"/x/temp"), deviceCodec{}, aimdb.TopicFrom(func(v deviceReading) string {
-		return base + "/" + v.Device + "/temp"
+	out.LinkTo(s.url(s.join(base, "x", "temp")), dc, aimdb.TopicFrom(func(v deviceReading) string {
+		return s.join(base, v.Device, "temp")
 	}))
 	start(t, rx)
 	WaitLink(t, rx, "ct.all", 0, s.f.Timeout, "connected", connected)
