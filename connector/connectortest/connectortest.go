@@ -67,7 +67,6 @@ type Features struct {
 // everything below it.
 const Prefix = "aimdbct"
 
-
 // Run runs the conformance suite against p.
 func Run(t *testing.T, p Peer, f Features) {
 	if f.Bulk == 0 {

@@ -99,6 +99,10 @@ type Options struct {
 	// CertFile and KeyFile name a PEM client certificate and its key.
 	CertFile, KeyFile string
 
+	// NetDialer, if set, opens the TCP connections (through a proxy, a
+	// tunnel, or a test's fault injector).
+	NetDialer natsgo.CustomDialer
+
 	// ConnectTimeout bounds dialling and the handshake. If zero, it is 10s.
 	ConnectTimeout time.Duration
 	// PublishTimeout bounds one publish: the flush of a core NATS message,
@@ -379,6 +383,9 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 		func(o *natsgo.Options) error { o.SubChanLen = 1 << 16; return nil },
 	}
 	opts = append(opts, d.auth...)
+	if d.opts.NetDialer != nil {
+		opts = append(opts, natsgo.SetCustomDialer(d.opts.NetDialer))
+	}
 	if d.tls != nil {
 		opts = append(opts, natsgo.Secure(d.tls))
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aimdb-go/aimdb"
@@ -55,6 +56,9 @@ type HubOptions struct {
 	// reading creates them again. Default 0: stations are kept until
 	// the DB stops.
 	IdleEviction time.Duration
+	// Engine is the message engine the hub's links use; db must have its
+	// connector (see HubConnector). Default MQTT.
+	Engine Engine
 }
 
 // HubFamilies are the record families of a hub.
@@ -121,10 +125,14 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	temp.RemoteAccess(contracts.TemperatureCodec)
 	hum.RemoteAccess(contracts.HumidityCodec)
 	dew.RemoteAccess(contracts.DewPointCodec)
-	temp.LinkFrom("mqtt://"+contracts.TemperatureTopicTemplate,
-		inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature}, mqtt.QoS(1))
-	hum.LinkFrom("mqtt://"+contracts.HumidityTopicTemplate,
-		inbound[contracts.Humidity]{contracts.HumidityCodec, contracts.KindHumidity}, mqtt.QoS(1))
+	if o.Engine == "" {
+		o.Engine = MQTT
+	}
+	nats := o.Engine == NATS
+	turl, topts := link(o.Engine, contracts.TemperatureTopicTemplate)
+	temp.LinkFrom(turl, inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature, nats}, topts...)
+	hurl, hopts := link(o.Engine, contracts.HumidityTopicTemplate)
+	hum.LinkFrom(hurl, inbound[contracts.Humidity]{contracts.HumidityCodec, contracts.KindHumidity, nats}, hopts...)
 	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
 		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
 			return contracts.DewPointOf(t, h), true
@@ -138,6 +146,7 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 type inbound[T any] struct {
 	c    aimdb.Codec[T]
 	kind contracts.Kind
+	nats bool // topics are NATS subjects, station.<n>.<kind>
 }
 
 var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]{}
@@ -156,6 +165,9 @@ func (c inbound[T]) Validate() error {
 
 func (c inbound[T]) DecodeTopic(topic string, payload []byte) (T, error) {
 	var zero T
+	if c.nats {
+		topic = strings.ReplaceAll(topic, ".", "/")
+	}
 	slot, kind, err := contracts.ParseTopic(topic)
 	if err != nil {
 		return zero, fmt.Errorf("mesh: message dropped: %w", err)

@@ -35,6 +35,14 @@ func StationDialer(broker string, slot int) (*mqtt.Dialer, error) {
 // connector under the "mqtt" scheme (see StationDialer). Station fails if
 // slot is outside 0..contracts.MaxSlot or interval is not positive.
 func Station(db *aimdb.DB, slot int, interval time.Duration, sim *Simulator) error {
+	return StationOn(db, MQTT, slot, interval, sim)
+}
+
+// StationOn is Station on engine e: on NATS the records are linked out
+// to the JetStream subjects station.<n>.temperature and
+// station.<n>.humidity, with the same JSON payloads (see
+// StationConnector).
+func StationOn(db *aimdb.DB, e Engine, slot int, interval time.Duration, sim *Simulator) error {
 	if slot < 0 || slot > contracts.MaxSlot {
 		return fmt.Errorf("mesh: station slot %d: want 0 to %d", slot, contracts.MaxSlot)
 	}
@@ -54,8 +62,14 @@ func Station(db *aimdb.DB, slot int, interval time.Duration, sim *Simulator) err
 	}
 	temp.Source(sample(interval, sim.Temperature), aimdb.Named("simulator"))
 	hum.Source(sample(interval, sim.Humidity), aimdb.Named("simulator"))
-	temp.LinkTo("mqtt://"+contracts.TemperatureTopic(slot), contracts.TemperatureCodec, mqtt.QoS(1), mqtt.Retain(false))
-	hum.LinkTo("mqtt://"+contracts.HumidityTopic(slot), contracts.HumidityCodec, mqtt.QoS(1), mqtt.Retain(false))
+	turl, topts := link(e, contracts.TemperatureTopic(slot))
+	hurl, hopts := link(e, contracts.HumidityTopic(slot))
+	if e == MQTT {
+		topts = append(topts, mqtt.Retain(false))
+		hopts = append(hopts, mqtt.Retain(false))
+	}
+	temp.LinkTo(turl, contracts.TemperatureCodec, topts...)
+	hum.LinkTo(hurl, contracts.HumidityCodec, hopts...)
 	temp.RemoteAccess(contracts.TemperatureCodec)
 	hum.RemoteAccess(contracts.HumidityCodec)
 	return nil

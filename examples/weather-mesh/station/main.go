@@ -1,6 +1,8 @@
 // Command station is a simulated weather station: every interval it
 // publishes a temperature and a humidity reading for its slot to an MQTT
-// broker, where the hub picks them up.
+// broker (or NATS JetStream, with --broker nats://host:port, on
+// station.<n>.temperature and station.<n>.humidity), where the hub picks
+// them up.
 //
 //	go run ./examples/weather-mesh/station --broker mqtt://127.0.0.1:1883 --slot 1 [--interval 1s] [--seed n] [-v]
 //
@@ -29,7 +31,7 @@ func main() { cmdline.Main("station", run) }
 // to stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("station", flag.ContinueOnError)
-	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
+	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], or nats://host[:port] (NATS JetStream)")
 	slot := fs.Int("slot", 1, "the station's slot `n`: it publishes to station/n/temperature and station/n/humidity")
 	interval := fs.Duration("interval", time.Second, "time between readings")
 	seed := fs.Uint64("seed", 0, "simulator seed; 0 means the slot number")
@@ -43,7 +45,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *interval <= 0 {
 		return cmdline.Usage(fmt.Errorf("--interval %v: want a positive duration", *interval))
 	}
-	d, err := mesh.StationDialer(*broker, *slot)
+	engine, d, err := mesh.StationConnector(*broker, *slot)
 	if err != nil {
 		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
 	}
@@ -54,10 +56,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	log := cmdline.Logger(stderr, *verbose)
 
 	db := aimdb.New(&aimdb.Options{
-		Connectors: map[string]connector.Dialer{"mqtt": d},
+		Connectors: map[string]connector.Dialer{string(engine): d},
 		Logger:     log,
 	})
-	if err := mesh.Station(db, *slot, *interval, mesh.NewSimulator(s)); err != nil {
+	if err := mesh.StationOn(db, engine, *slot, *interval, mesh.NewSimulator(s)); err != nil {
 		return err
 	}
 	if *verbose {
@@ -87,7 +89,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}, aimdb.Named("log"))
 	}
 
-	log.Info("weather station running", "broker", d.String(), "client_id", d.ClientID(),
+	log.Info("weather station running", "broker", fmt.Sprint(d), "client_id", mesh.ClientName(d),
 		"slot", *slot, "interval", *interval, "seed", s)
 	return db.Run(ctx)
 }
