@@ -67,6 +67,13 @@ type Options struct {
 	// PingInterval is how often a session checks that a broker answers;
 	// one that fails for PingInterval ends the session. If zero, 1s.
 	PingInterval time.Duration
+	// NetDialer, if set, opens the TCP connections (through a proxy, or a
+	// test's fault injector).
+	NetDialer func(ctx context.Context, network, host string) (net.Conn, error)
+	// SessionTimeout is how long the group waits for a member that
+	// stopped answering before it gives the member's partitions to the
+	// others. If zero, 10s.
+	SessionTimeout time.Duration
 	// AutoCreate lets the brokers create the topics the links name on
 	// first use, with their defaults.
 	AutoCreate bool
@@ -136,6 +143,9 @@ func NewDialer(brokers string, o Options) (*Dialer, error) {
 	if d.opts.PublishTimeout <= 0 {
 		d.opts.PublishTimeout = 10 * time.Second
 	}
+	if d.opts.SessionTimeout <= 0 {
+		d.opts.SessionTimeout = 10 * time.Second
+	}
 	if d.opts.PingInterval <= 0 {
 		d.opts.PingInterval = time.Second
 	}
@@ -172,7 +182,7 @@ func (d *Dialer) ValidateLink(l *connector.Link) error {
 	}
 	for k := range l.Params {
 		if isCredential(k) {
-			return fmt.Errorf("Kafka link parameter %q carries credentials; give them to the connector's Dialer (kafka.Options.SASL), never in a link URL", k)
+			return fmt.Errorf("kafka link parameter %q carries credentials; give them to the connector's Dialer (kafka.Options.SASL), never in a link URL", k)
 		}
 		return fmt.Errorf("unknown Kafka link parameter %q (links take none)", k)
 	}
@@ -189,11 +199,11 @@ func isCredential(k string) bool {
 
 func checkName(name string) error {
 	if name == "" || len(name) > 249 || name == "." || name == ".." {
-		return fmt.Errorf("Kafka topic %q: want 1 to 249 letters, digits, '.', '_' and '-'", name)
+		return fmt.Errorf("kafka topic %q: want 1 to 249 letters, digits, '.', '_' and '-'", name)
 	}
 	for _, c := range name {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("Kafka topic %q: want 1 to 249 letters, digits, '.', '_' and '-'", name)
+			return fmt.Errorf("kafka topic %q: want 1 to 249 letters, digits, '.', '_' and '-'", name)
 		}
 	}
 	return nil
@@ -207,6 +217,8 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 		kgo.SeedBrokers(d.brokers...),
 		kgo.ClientID(d.clientID),
 		kgo.ConsumerGroup(d.opts.Group),
+		kgo.SessionTimeout(d.opts.SessionTimeout),
+		kgo.HeartbeatInterval(d.opts.SessionTimeout / 10),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(time.Second),
@@ -224,6 +236,9 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 	}
 	if d.opts.TLSConfig != nil {
 		opts = append(opts, kgo.DialTLSConfig(d.opts.TLSConfig.Clone()))
+	}
+	if d.opts.NetDialer != nil {
+		opts = append(opts, kgo.Dialer(d.opts.NetDialer))
 	}
 	if d.opts.AutoCreate {
 		opts = append(opts, kgo.AllowAutoTopicCreation())

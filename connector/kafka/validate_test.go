@@ -20,9 +20,9 @@ func TestValidateLink(t *testing.T) {
 		inbound bool
 		want    string
 	}{
-		{"kafka://readings/7?password=x", false, `"password" carries credentials`},
+		{"kafka://readings/7?password=x", false, `kafka link parameter "password" carries credentials`},
 		{"kafka://readings?acks=all", false, `unknown Kafka link parameter "acks"`},
-		{"kafka://read ings/7", false, `Kafka topic "read ings"`},
+		{"kafka://read ings/7", false, `kafka topic "read ings"`},
 		{"kafka://readings/+", false, "wildcard"},
 		{"kafka://readings/a+", true, "invalid"},
 	} {
