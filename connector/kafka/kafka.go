@@ -8,8 +8,10 @@
 //
 // The link scheme is "kafka". A link's topic is the Kafka topic, then
 // optionally '/' and the message key: "readings/7" is the topic readings
-// with key "7" (a key may hold further '/'). Outbound, the key picks the
-// partition, so one station's readings stay in order; aimdb.TopicFrom
+// with key "7" (a key may hold further '/'). Outbound, the key's first
+// level picks the partition ("station/7/temperature" and
+// "station/7/humidity" share one), so one station's readings stay in
+// order, and in one consumer of a group; aimdb.TopicFrom
 // takes the key from the value, and a family link (readings/{id}) from
 // its captures. Inbound, every message of the topic is read; its concrete
 // topic is "topic/key" (or "topic" without a key), which the link's
@@ -31,12 +33,14 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"strconv"
 	"strings"
@@ -209,6 +213,25 @@ func checkName(name string) error {
 	return nil
 }
 
+// firstLevel is the partitioner: the FNV-1a hash of the key up to its
+// first '/', or round robin for messages without a key.
+func firstLevel(string) func(r *kgo.Record, n int) int {
+	var next uint32
+	return func(r *kgo.Record, n int) int {
+		if len(r.Key) == 0 {
+			next++
+			return int(next % uint32(n))
+		}
+		k := r.Key
+		if i := bytes.IndexByte(k, '/'); i >= 0 {
+			k = k[:i]
+		}
+		h := fnv.New32a()
+		_, _ = h.Write(k)
+		return int(h.Sum32() % uint32(n))
+	}
+}
+
 // Dial creates a client: an idempotent producer and a consumer in the
 // Dialer's group. It returns once a broker answered.
 func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
@@ -225,6 +248,7 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 		kgo.FetchMaxWait(200 * time.Millisecond),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
+		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(firstLevel)),
 		kgo.RecordDeliveryTimeout(d.opts.PublishTimeout),
 		kgo.RetryTimeout(d.opts.PublishTimeout),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {

@@ -51,8 +51,8 @@ func main() { cmdline.Main("hub", run) }
 // stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
-	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], or nats://host[:port] (NATS JetStream)")
-	group := fs.String("group", "", "share the stations with every hub of this group `name` (NATS)")
+	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], nats://host[:port] (NATS JetStream) or kafka://host[:port][,host[:port]…]")
+	group := fs.String("group", "", "share the stations with every hub of this group `name` (NATS, Kafka)")
 	maxStations := fs.Int("max-stations", mesh.DefaultMaxStations, "hold at most `n` stations; readings of more are dropped and counted")
 	var aimxEndpoints endpoints
 	fs.Var(&aimxEndpoints, "aimx", "serve AimX on this `endpoint`, tcp://host:port or unix:///path (repeatable; default tcp://127.0.0.1:7433; \"off\" serves none)")
@@ -67,8 +67,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
 	}
-	if *group != "" && engine != mesh.NATS {
-		return cmdline.Usage(fmt.Errorf("--group %s: needs a nats:// broker", *group))
+	if *group != "" && engine == mesh.MQTT {
+		return cmdline.Usage(fmt.Errorf("--group %s: needs a nats:// or kafka:// broker", *group))
 	}
 	if *maxStations < 1 {
 		return cmdline.Usage(fmt.Errorf("--max-stations %d: want at least 1", *maxStations))

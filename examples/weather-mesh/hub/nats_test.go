@@ -24,7 +24,7 @@ func TestRunOnNATS(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--broker", "mqtt://127.0.0.1:1", "--group", "hubs"}, "--group hubs: needs a nats:// broker"},
+		{[]string{"--broker", "mqtt://127.0.0.1:1", "--group", "hubs"}, "--group hubs: needs a nats:// or kafka:// broker"},
 		{[]string{"--broker", "nats://127.0.0.1:1", "--group", "a.b"}, `--broker: nats: group "a.b"`},
 		{[]string{"--broker", "nats://"}, "--broker: nats: server URL has no host"},
 	} {

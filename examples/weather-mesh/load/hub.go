@@ -11,6 +11,7 @@ import (
 
 	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimx"
+	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
@@ -95,6 +96,15 @@ func (t *tracker) report() hubReport {
 	return hubReport{Counts: append([]byte(nil), t.counts...), Hist: append([]uint64(nil), t.hist...), Foreign: t.foreign}
 }
 
+// storedKey is the record where a load hub shows what it stored.
+var storedKey = aimdb.NewKey[storedCount]("load.stored")
+
+// storedCount is the value of load.stored.
+type storedCount struct {
+	Produced uint64 `json:"produced"` // Σ produced_count of the station temperature and humidity records
+	Stations int    `json:"stations"` // station temperature records
+}
+
 // hubConfig configures one hub of the load.
 type hubConfig struct {
 	Broker string
@@ -148,6 +158,35 @@ func runHub(ctx context.Context, c hubConfig) (hubReport, error) {
 			}
 		}, aimdb.Named("load"))
 	}
+	// load.stored: the sum of the produced_count of the hub's station
+	// records (the counters AimX's record.list shows), every 200 ms;
+	// a hub of 10 000 stations has too many records to list them all in
+	// one reply.
+	stored, err := aimdb.Register(db, storedKey, aimdb.Latest())
+	if err != nil {
+		return hubReport{}, err
+	}
+	stored.Source(func(ctx context.Context, p *aimdb.Producer[storedCount]) error {
+		for {
+			var c storedCount
+			for _, md := range db.Records() {
+				switch md.Family {
+				case contracts.TemperatureFamily.String():
+					c.Stations++
+					c.Produced += md.ProducedCount
+				case contracts.HumidityFamily.String():
+					c.Produced += md.ProducedCount
+				}
+			}
+			_ = p.Produce(c)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	})
+	stored.RemoteAccess(codec.JSON[storedCount]{})
 	srv := aimx.NewServer(db, &aimx.ServerOptions{Name: "load-hub"})
 	ln, f, err := aimx.Listen(c.AimX)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb/aimx"
-	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -375,7 +374,7 @@ func waitAimX(ctx context.Context, ep string, timeout time.Duration) error {
 	for {
 		cl, err := aimx.Dial(ctx, ep, nil)
 		if err == nil {
-			_, err = cl.Records(ctx)
+			_, err = aimx.Get(ctx, cl, storedKey)
 			_ = cl.Close()
 			if err == nil {
 				return nil
@@ -388,28 +387,16 @@ func waitAimX(ctx context.Context, ep string, timeout time.Duration) error {
 	}
 }
 
-// storedAimX sums the produced_count of a hub's station temperature and
-// humidity records over AimX, and counts its temperature records.
+// storedAimX reads a hub's load.stored record over AimX: the sum of its
+// station records' produced_count, and its number of stations.
 func storedAimX(ctx context.Context, ep string) (stored uint64, stations int, err error) {
 	cl, err := aimx.Dial(ctx, ep, nil)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer cl.Close()
-	rows, err := cl.Records(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, r := range rows {
-		switch r.Family {
-		case contracts.TemperatureFamily.String():
-			stations++
-			stored += r.ProducedCount
-		case contracts.HumidityFamily.String():
-			stored += r.ProducedCount
-		}
-	}
-	return stored, stations, nil
+	c, err := aimx.Get(ctx, cl, storedKey)
+	return c.Produced, c.Stations, err
 }
 
 // cpuSeconds returns the user and system CPU time of a process, from

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aimdb-go/aimdb"
@@ -128,11 +127,10 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	if o.Engine == "" {
 		o.Engine = MQTT
 	}
-	nats := o.Engine == NATS
 	turl, topts := link(o.Engine, contracts.TemperatureTopicTemplate)
-	temp.LinkFrom(turl, inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature, nats}, topts...)
+	temp.LinkFrom(turl, inbound[contracts.Temperature]{contracts.TemperatureCodec, contracts.KindTemperature, o.Engine}, topts...)
 	hurl, hopts := link(o.Engine, contracts.HumidityTopicTemplate)
-	hum.LinkFrom(hurl, inbound[contracts.Humidity]{contracts.HumidityCodec, contracts.KindHumidity, nats}, hopts...)
+	hum.LinkFrom(hurl, inbound[contracts.Humidity]{contracts.HumidityCodec, contracts.KindHumidity, o.Engine}, hopts...)
 	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
 		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
 			return contracts.DewPointOf(t, h), true
@@ -146,7 +144,7 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 type inbound[T any] struct {
 	c    aimdb.Codec[T]
 	kind contracts.Kind
-	nats bool // topics are NATS subjects, station.<n>.<kind>
+	engine Engine // the engine's topics are mapped back to MQTT's (see mqttTopic)
 }
 
 var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]{}
@@ -165,10 +163,7 @@ func (c inbound[T]) Validate() error {
 
 func (c inbound[T]) DecodeTopic(topic string, payload []byte) (T, error) {
 	var zero T
-	if c.nats {
-		topic = strings.ReplaceAll(topic, ".", "/")
-	}
-	slot, kind, err := contracts.ParseTopic(topic)
+	slot, kind, err := contracts.ParseTopic(mqttTopic(c.engine, topic))
 	if err != nil {
 		return zero, fmt.Errorf("mesh: message dropped: %w", err)
 	}

@@ -2,6 +2,7 @@ package mesh_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/aimdb-go/aimdb/connector"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // TestHubsShareStationsOnNATS runs stations and two hubs of one group on
@@ -28,7 +30,23 @@ func TestHubsShareStationsOnNATS(t *testing.T) {
 	if !srv.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server not ready")
 	}
-	broker := srv.ClientURL()
+	sharedMesh(t, srv.ClientURL(), mesh.NATS)
+}
+
+// TestHubsShareStationsOnKafka is the same on Kafka (kfake): the topic
+// station of three partitions, keyed <n>/<kind> and partitioned by
+// station, shared by the hubs' consumer group: both readings of a station
+// reach one hub, which derives its dew point.
+func TestHubsShareStationsOnKafka(t *testing.T) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "station"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	sharedMesh(t, "kafka://"+kc.ListenAddrs()[0], mesh.Kafka)
+}
+
+func sharedMesh(t *testing.T, broker string, engine mesh.Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
@@ -46,10 +64,10 @@ func TestHubsShareStationsOnNATS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e != mesh.NATS || !strings.HasPrefix(mesh.ClientName(d), mesh.HubClientIDPrefix) {
-			t.Fatalf("HubConnector(%q) = %v, %q; want NATS, a hub name", broker, e, mesh.ClientName(d))
+		if e != engine || !strings.HasPrefix(mesh.ClientName(d), mesh.HubClientIDPrefix) {
+			t.Fatalf("HubConnector(%q) = %v, %q; want %v, a hub name", broker, e, mesh.ClientName(d), engine)
 		}
-		db := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"nats": d}})
+		db := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{string(e): d}})
 		if _, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: 100, Engine: e}); err != nil {
 			t.Fatal(err)
 		}
@@ -72,17 +90,22 @@ func TestHubsShareStationsOnNATS(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		seen := map[string]uint64{}
-		for _, h := range hubs {
+		missing := ""
+		for i, h := range hubs {
+			n := uint64(0)
 			for _, md := range h.Records() {
 				seen[md.RecordKey] += md.ProducedCount
+				n += md.ProducedCount
+			}
+			if n == 0 {
+				missing = fmt.Sprintf("anything in hub %d (the group shares the stations)", i)
 			}
 		}
-		missing := ""
 		for slot := 1; slot <= stations; slot++ {
 			for _, k := range []string{"temperature", "humidity", "dew_point"} {
 				key := "station." + itoa(slot) + "." + k
 				if seen[key] < 3 {
-					missing = key
+					missing = "three readings of " + key + " in some hub"
 				}
 			}
 		}
@@ -90,18 +113,9 @@ func TestHubsShareStationsOnNATS(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no hub stored three readings of %s; stored %v", missing, seen)
+			t.Fatalf("timed out waiting for %s; stored %v", missing, seen)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-	for i, h := range hubs {
-		n := 0
-		for _, md := range h.Records() {
-			n += int(md.ProducedCount)
-		}
-		if n == 0 {
-			t.Errorf("hub %d stored nothing; the group should share the stream", i)
-		}
 	}
 }
 

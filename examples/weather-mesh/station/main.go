@@ -31,7 +31,7 @@ func main() { cmdline.Main("station", run) }
 // to stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("station", flag.ContinueOnError)
-	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], or nats://host[:port] (NATS JetStream)")
+	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], nats://host[:port] (NATS JetStream) or kafka://host[:port][,host[:port]…]")
 	slot := fs.Int("slot", 1, "the station's slot `n`: it publishes to station/n/temperature and station/n/humidity")
 	interval := fs.Duration("interval", time.Second, "time between readings")
 	seed := fs.Uint64("seed", 0, "simulator seed; 0 means the slot number")
