@@ -142,8 +142,8 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 // message's topic names a valid station id before decoding the payload,
 // and names the station's record in its errors.
 type inbound[T any] struct {
-	c    aimdb.Codec[T]
-	kind contracts.Kind
+	c      aimdb.Codec[T]
+	kind   contracts.Kind
 	engine Engine // the engine's topics are mapped back to MQTT's (see mqttTopic)
 }
 
