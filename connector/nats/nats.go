@@ -116,8 +116,9 @@ type Options struct {
 	// MaxAckPending bounds the messages of one JetStream consumer
 	// delivered and not yet acknowledged. If zero, it is 20000.
 	MaxAckPending int
-	// Streams are created, or updated, at every Dial before the links
-	// subscribe: the streams the links' subjects need.
+	// Streams are created at every Dial, before the links subscribe, if
+	// they do not exist: the streams the links' subjects need. An
+	// existing stream is left as it is.
 	Streams []jetstream.StreamConfig
 	// DedupWindow is how many of the stream sequences a JetStream link
 	// stored most recently the Dialer remembers, per consumer and across
@@ -364,7 +365,7 @@ func (d *Dialer) Stats() Stats {
 }
 
 // Dial connects to the server, with nats.go's reconnect off, and creates
-// or updates Options.Streams.
+// the Options.Streams that do not exist.
 func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 	s := &session{d: d, done: make(chan struct{})}
 	opts := []natsgo.Option{
@@ -420,15 +421,32 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 	}
 	s.js = js
 	for _, sc := range d.opts.Streams {
-		cctx, cancel := context.WithTimeout(ctx, d.opts.ConnectTimeout)
-		_, err := js.CreateOrUpdateStream(cctx, sc)
-		cancel()
-		if err != nil {
+		if err := ensureStream(ctx, js, sc, d.opts.ConnectTimeout); err != nil {
 			s.nc.Close()
-			return nil, fmt.Errorf("nats: create stream %q: %w", sc.Name, err)
+			return nil, fmt.Errorf("nats: stream %q: %w", sc.Name, err)
 		}
 	}
 	return s, nil
+}
+
+// ensureStream creates the stream sc if it does not exist; an existing
+// stream is left as it is (its operators may have changed its replicas or
+// limits).
+func ensureStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := js.Stream(ctx, sc.Name)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return err
+	}
+	_, err = js.CreateStream(ctx, sc)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil // another DB created it meanwhile
+	}
+	return err
 }
 
 // ValidateLink checks a link's subject and parameters: inbound subjects

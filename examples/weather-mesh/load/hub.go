@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -13,8 +14,10 @@ import (
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/connector"
+	"github.com/aimdb-go/aimdb/connector/nats"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // histMax is the last bucket of the latency histogram, in milliseconds:
@@ -112,6 +115,38 @@ type hubConfig struct {
 	AimX   string // the AimX endpoint it serves
 	Plan   plan
 	Log    *slog.Logger
+	Cut    *cutter // if set, the hub's NATS connections go through it, so that the load can kill the hub
+}
+
+// cutter opens a hub's connections and cuts them when the hub is
+// killed: the hub then stops answering the server at once, as a dead
+// process does, with unacknowledged messages in hand; it dials no more.
+type cutter struct {
+	mu    sync.Mutex
+	conns []net.Conn
+	dead  bool
+}
+
+func (c *cutter) Dial(network, address string) (net.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return nil, errors.New("load: this hub was killed")
+	}
+	conn, err := net.Dial(network, address)
+	if err == nil {
+		c.conns = append(c.conns, conn)
+	}
+	return conn, err
+}
+
+func (c *cutter) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dead = true
+	for _, conn := range c.conns {
+		_ = conn.Close()
+	}
 }
 
 // runHub runs a weather hub (mesh.Hub on the broker's engine, in the
@@ -121,6 +156,13 @@ func runHub(ctx context.Context, c hubConfig) (hubReport, error) {
 	engine, d, err := mesh.HubConnector(c.Broker, c.Group)
 	if err != nil {
 		return hubReport{}, err
+	}
+	if c.Cut != nil && engine == mesh.NATS {
+		d, err = nats.NewDialer(c.Broker, nats.Options{Name: mesh.ClientName(d), Group: c.Group,
+			Streams: []jetstream.StreamConfig{mesh.NATSStream}, NetDialer: c.Cut})
+		if err != nil {
+			return hubReport{}, err
+		}
 	}
 	log := c.Log
 	if log == nil {

@@ -33,6 +33,7 @@ type config struct {
 	Children bool          // hubs as child processes (this program, re-run with -hub-child)
 	Drain    time.Duration // how long to wait for the hubs to store the last readings
 	Dir      string        // AimX sockets and child reports
+	KillAt   time.Duration // if positive, hub 0 dies this long after the stations start (in-process hubs only)
 }
 
 // hubStat is one hub's resources and counts.
@@ -61,6 +62,7 @@ type result struct {
 	SendSeconds float64   `json:"send_seconds"`
 	Hubs        []hubStat `json:"hubs"`
 	InProcess   bool      `json:"in_process"` // hub CPU and RSS are the whole process's
+	Killed      bool      `json:"hub0_killed,omitempty"`
 }
 
 func (r result) String() string {
@@ -73,6 +75,9 @@ func (r result) String() string {
 		fmt.Fprintf(&b, "  %s: %d stored (AimX), %d stations, CPU %.1f s (%.0f%% of a core), max RSS %.0f MiB\n",
 			h.Name, h.StoredAX, h.Stations, h.CPUSec, h.CPUPct, h.MaxRSSMiB)
 	}
+	if r.Killed {
+		b.WriteString("  (hub-0 was killed: its counts are what it stored before)\n")
+	}
 	if r.InProcess {
 		b.WriteString("  (hubs in this process: CPU and RSS are the whole process's, publisher included)\n")
 	}
@@ -84,6 +89,7 @@ type hubProc struct {
 	name   string
 	aimx   string
 	cancel context.CancelFunc
+	cut    *cutter
 	done   chan struct{}
 	report hubReport
 	err    error
@@ -134,10 +140,10 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 			continue
 		}
 		ctx, cancel := context.WithCancel(hctx)
-		h.cancel = cancel
+		h.cancel, h.cut = cancel, &cutter{}
 		go func() {
 			defer close(h.done)
-			h.report, h.err = runHub(ctx, hubConfig{Broker: c.Broker, Group: "load", AimX: h.aimx, Plan: p})
+			h.report, h.err = runHub(ctx, hubConfig{Broker: c.Broker, Group: "load", AimX: h.aimx, Plan: p, Cut: h.cut})
 		}()
 	}
 	defer func() {
@@ -183,6 +189,13 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 		time.Sleep(time.Millisecond)
 	}
 	t0 := time.Now()
+	if c.KillAt > 0 && hubs[0].cut != nil {
+		kill := time.AfterFunc(c.KillAt, func() {
+			hubs[0].cut.kill()
+			stderr(fmt.Sprintf("load: %s killed at %v", hubs[0].name, c.KillAt))
+		})
+		defer kill.Stop()
+	}
 	buf := make([]byte, 0, 160)
 	kindNames := []string{"temperature", "humidity"}
 	for k := 0; k < p.Readings && ctx.Err() == nil; k++ {
@@ -252,7 +265,11 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 		if sum != last {
 			last, lastChange = sum, time.Now()
 		}
-		if sum >= res.Offered || time.Since(lastChange) > c.Drain || ctx.Err() != nil {
+		// After a kill, the dead hub's unacknowledged readings come again
+		// to the others after the ack wait: the sum may pass the offered
+		// count (duplicates) before the last of them arrive.
+		done := sum >= res.Offered && c.KillAt <= 0
+		if done || time.Since(lastChange) > c.Drain || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -264,6 +281,7 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 		res.Hubs[i].MaxRSSMiB = maxRSSMiB(h.pid())
 	}
 	res.InProcess = !c.Children
+	res.Killed = c.KillAt > 0 && !c.Children
 
 	// Stop the hubs; merge what they stored.
 	hist := make([]uint64, histMax+1)

@@ -52,3 +52,29 @@ func TestLoadShort(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadHubKilled kills one of three hubs (its connections cut, as a
+// dead process's are) while 1000 stations send: the readings it had not
+// acknowledged go to the other two, and none of the plan is lost.
+func TestLoadHubKilled(t *testing.T) {
+	dir := t.TempDir()
+	srv, url, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: 1000, Rate: 1, Duration: 8 * time.Second, Humidity: true,
+		Drain: 10 * time.Second, Dir: dir, KillAt: 3 * time.Second}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", res)
+	if res.Lost != 0 {
+		t.Fatalf("%d of %d offered readings lost after a hub was killed", res.Lost, res.Offered)
+	}
+	if res.Offered == 0 || res.Hubs[1].StoredAX == 0 || res.Hubs[2].StoredAX == 0 {
+		t.Fatalf("offered %d; the surviving hubs stored %d and %d", res.Offered, res.Hubs[1].StoredAX, res.Hubs[2].StoredAX)
+	}
+}

@@ -5,6 +5,7 @@
 //
 //	go run ./examples/weather-mesh/load --stations 10000 --rate 1 --duration 60s --hubs 3 --children
 //	go run ./examples/weather-mesh/load --broker nats://10.0.0.5:4222 ...
+//	go run ./examples/weather-mesh/load --stations 2000 --duration 30s --kill-at 10s
 //
 // Each payload is the mesh's JSON (contracts.Temperature or Humidity)
 // with a sequence number and the send time added (the hubs ignore the
@@ -48,6 +49,7 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 	children := fs.Bool("children", false, "run the hubs as child processes")
 	drain := fs.Duration("drain", 15*time.Second, "after sending, wait until no hub stores anything for this long")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	killAt := fs.Duration("kill-at", 0, "kill hub 0 this long after the stations start (cut its connections; in-process hubs only)")
 	// The hub of a child process.
 	hubChild := fs.Bool("hub-child", false, "internal: run one hub")
 	group := fs.String("group", "load", "internal: the hub's group")
@@ -72,6 +74,9 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 	if *hubs < 1 || *stations < 1 || *rate <= 0 || *duration <= 0 {
 		return cmdline.Usage(errors.New("--hubs, --stations, --rate and --duration must be positive"))
 	}
+	if *killAt > 0 && (*children || *hubs < 2) {
+		return cmdline.Usage(errors.New("--kill-at needs in-process hubs (no --children) and at least 2 of them"))
+	}
 	dir, err := os.MkdirTemp("", "weather-load-")
 	if err != nil {
 		return err
@@ -86,7 +91,7 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 		*broker = url
 	}
 	res, err := run(ctx, config{Broker: *broker, Hubs: *hubs, Stations: *stations, Rate: *rate, Duration: *duration,
-		Humidity: *humidity, Children: *children, Drain: *drain, Dir: dir}, func(s string) { fmt.Fprintln(stderr, s) })
+		Humidity: *humidity, Children: *children, Drain: *drain, Dir: dir, KillAt: *killAt}, func(s string) { fmt.Fprintln(stderr, s) })
 	if err != nil {
 		return err
 	}
