@@ -151,7 +151,9 @@ func serverKilled(t *testing.T, p peer, params string, n, queue int) (*collector
 // TestJetStreamServerKilledNoLoss kills Debian's nats-server (SIGKILL)
 // while values stream through JetStream: every value is stored, none is
 // lost; values whose acknowledgement the killed server had not saved come
-// again and are recognised (Stats.Duplicates), not stored twice.
+// again and are recognised (Stats.Duplicates), not stored twice. The
+// sender publishes one message at a time, so at most one, in flight at
+// the kill, is published again.
 func TestJetStreamServerKilledNoLoss(t *testing.T) {
 	const n = 3000
 	got, md, rxd := serverKilled(t, startBinary(t), "?jetstream=true", n, n)
@@ -168,8 +170,12 @@ func TestJetStreamServerKilledNoLoss(t *testing.T) {
 	if len(lost) > 0 {
 		t.Fatalf("%d of %d values lost, first %v", len(lost), n, lost[:min(10, len(lost))])
 	}
-	if dups > 0 {
-		t.Errorf("%d values stored twice in one record; the dedup window should hold them", dups)
+	// The consumer's redeliveries are recognised (the dedup window); the
+	// one message the sender had in flight, stored but its
+	// acknowledgement lost with the server, is published again: at most
+	// one duplicate per lost connection.
+	if dups > 1 {
+		t.Errorf("%d values stored twice in one record; want at most the sender's one message in flight", dups)
 	}
 	t.Logf("JetStream, server SIGKILLed mid-stream: %d sent, %d stored, 0 lost; receiver stats %+v", n, got.distinct(), rxd.Stats())
 }
@@ -182,12 +188,19 @@ func TestJetStreamServerRestartedNoLoss(t *testing.T) {
 	if md.Dropped != 0 || md.Published != n {
 		t.Fatalf("sender: %+v; want %d published, none dropped", md, n)
 	}
+	dups := 0
 	for i := range n {
-		if got.counts[i] != 1 {
-			t.Fatalf("value %d stored %d times; want once", i, got.counts[i])
+		switch c := got.counts[i]; {
+		case c == 0:
+			t.Fatalf("value %d lost", i)
+		case c > 1:
+			dups += c - 1
 		}
 	}
-	t.Logf("JetStream, server restarted mid-stream: %d sent, %d stored once each; receiver stats %+v", n, got.distinct(), rxd.Stats())
+	if dups > 1 { // see TestJetStreamServerKilledNoLoss
+		t.Errorf("%d values stored twice; want at most the sender's one message in flight", dups)
+	}
+	t.Logf("JetStream, server restarted mid-stream: %d sent, %d stored, %d again; receiver stats %+v", n, got.distinct(), dups, rxd.Stats())
 }
 
 // TestCoreServerKilledDropsCounted kills Debian's nats-server while
