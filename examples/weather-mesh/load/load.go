@@ -84,6 +84,11 @@ func (r result) String() string {
 	return b.String()
 }
 
+// settle is how long the stored sum must stay unchanged, once it reached
+// the offered count, for the load to end: longer than the connector's
+// ack wait (nats.Options.AckWait, 5 s).
+const settle = 6 * time.Second
+
 // a hubProc is one running hub.
 type hubProc struct {
 	name   string
@@ -265,11 +270,12 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 		if sum != last {
 			last, lastChange = sum, time.Now()
 		}
-		// After a kill, the dead hub's unacknowledged readings come again
-		// to the others after the ack wait: the sum may pass the offered
-		// count (duplicates) before the last of them arrive.
-		done := sum >= res.Offered && c.KillAt <= 0
-		if done || time.Since(lastChange) > c.Drain || ctx.Err() != nil {
+		// The sum counts a reading stored twice (redelivered after the
+		// ack wait, to another hub) twice, so reaching the offered count
+		// does not mean every reading was stored: wait until it is quiet
+		// for longer than the ack wait too, when no redelivery is due.
+		quiet := time.Since(lastChange)
+		if sum >= res.Offered && quiet > settle || quiet > c.Drain || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
