@@ -430,6 +430,7 @@ func (l *link) receive(msg *connector.Message) {
 	l.stopMu.RLock()
 	defer l.stopMu.RUnlock()
 	if l.stopped {
+		msg.Refused = true
 		return
 	}
 	l.deliver(msg)

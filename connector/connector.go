@@ -100,6 +100,12 @@ type Message struct {
 	Link    *Link  // the link it is published for; nil on inbound messages
 	Topic   string // the concrete topic
 	Payload []byte // the encoded value; no envelope is added
+	// Refused is set on an inbound message by the DB when it did not take
+	// the message at all because the link has stopped (the DB is shutting
+	// down). A connector with acknowledgements leaves such a message
+	// unacknowledged, or rejects it, so that the peer delivers it again,
+	// to this DB later or to another consumer of its group.
+	Refused bool
 }
 
 // A Link is one record's link as a connector sees it. The DB builds it

@@ -55,11 +55,23 @@ type Features struct {
 	// Timeout bounds each wait (default 20s).
 	Timeout time.Duration
 	// Topic, if not nil, names the topic of each test instead of the
-	// default ("aimdbct/<time>/<n>/<name>"), for transports with a fixed
-	// address space such as KNX group addresses; it must return a topic
-	// no other test of the process uses.
+	// default (Prefix, then "<time>", "<n>" and "<name>" levels), for
+	// transports with a fixed address space such as KNX group
+	// addresses; it must return a topic no other test of the process
+	// uses.
 	Topic func(name string) string
+	// Sep, One and Multi are the peer's topic grammar: the level
+	// separator, the one-level wildcard and the trailing many-level
+	// wildcard. If Sep is zero they are MQTT's '/', "+" and "#"; NATS
+	// subjects use '.', "*" and ">". Topics are Prefix, then levels.
+	Sep        byte
+	One, Multi string
 }
+
+// Prefix is the first level of every topic the suite uses; a peer that
+// needs topics declared (a NATS JetStream stream) declares Prefix and
+// everything below it.
+const Prefix = "aimdbct"
 
 // Run runs the conformance suite against p.
 func Run(t *testing.T, p Peer, f Features) {
@@ -68,6 +80,9 @@ func Run(t *testing.T, p Peer, f Features) {
 	}
 	if f.Timeout == 0 {
 		f.Timeout = 20 * time.Second
+	}
+	if f.Sep == 0 {
+		f.Sep, f.One, f.Multi = '/', "+", "#"
 	}
 	s := &suite{p: p, f: f}
 	t.Run("PublishReceiveInOrder", s.publishReceive)
@@ -108,15 +123,14 @@ func (s *suite) topic(name string) string {
 	if s.f.Topic != nil {
 		return s.f.Topic(name)
 	}
-	return defaultTopic(name)
-}
-
-func defaultTopic(name string) string {
 	topicSeq.Lock()
 	defer topicSeq.Unlock()
 	topicSeq.n++
-	return fmt.Sprintf("aimdbct/%d/%d/%s", time.Now().UnixNano()%1e9, topicSeq.n, name)
+	return s.join(Prefix, strconv.FormatInt(time.Now().UnixNano()%1e9, 10), strconv.Itoa(topicSeq.n), name)
 }
+
+// join joins levels with the peer's separator.
+func (s *suite) join(levels ...string) string { return strings.Join(levels, string(s.f.Sep)) }
 
 func (s *suite) url(topic string) string {
 	u := s.p.Scheme() + "://" + topic
@@ -389,7 +403,7 @@ type deviceReading struct {
 	Value  int
 }
 
-type deviceCodec struct{}
+type deviceCodec struct{ sep byte }
 
 func (deviceCodec) Encode(v deviceReading) ([]byte, error) {
 	return strconv.AppendInt(nil, int64(v.Value), 10), nil
@@ -399,8 +413,8 @@ func (deviceCodec) Decode(b []byte) (deviceReading, error) {
 	return deviceReading{}, errors.New("deviceCodec needs the topic")
 }
 
-func (deviceCodec) DecodeTopic(topic string, b []byte) (deviceReading, error) {
-	parts := strings.Split(topic, "/")
+func (d deviceCodec) DecodeTopic(topic string, b []byte) (deviceReading, error) {
+	parts := strings.Split(topic, string(d.sep))
 	v, err := strconv.Atoi(string(b))
 	if len(parts) < 2 {
 		return deviceReading{}, fmt.Errorf("topic %q has no device level", topic)
@@ -412,15 +426,16 @@ func (s *suite) wildcards(t *testing.T) {
 	base := s.topic("wild")
 	rx := s.newDB(t, s.p.Dialer(t), nil)
 	all := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(rx, aimdb.NewKey[deviceReading]("ct.all"), aimdb.Ring(64)))
-	all.LinkFrom(s.url(base+"/+/temp"), deviceCodec{}, aimdb.RouteTopic(func(topic string) string {
-		if strings.Contains(topic, "/b/") {
+	dc := deviceCodec{s.f.Sep}
+	all.LinkFrom(s.url(s.join(base, s.f.One, "temp")), dc, aimdb.RouteTopic(func(topic string) string {
+		if strings.Contains(topic, s.join("", "b", "")) {
 			return "ct.dev.b"
 		}
 		return ""
 	}))
 	devB := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(rx, aimdb.NewKey[deviceReading]("ct.dev.b"), aimdb.Ring(64)))
 	hash := must[*aimdb.Record[int]](t)(aimdb.Register(rx, aimdb.NewKey[int]("ct.hash"), aimdb.Ring(64)))
-	hash.LinkFrom(s.url(base+"/#"), IntCodec{})
+	hash.LinkFrom(s.url(s.join(base, s.f.Multi)), IntCodec{})
 	subAll := must[*aimdb.Subscription[deviceReading]](t)(all.Subscribe())
 	defer subAll.Close()
 	subB := must[*aimdb.Subscription[deviceReading]](t)(devB.Subscribe())
@@ -431,8 +446,8 @@ func (s *suite) wildcards(t *testing.T) {
 	tx := s.newDB(t, s.p.Dialer(t), nil)
 	out := must[*aimdb.Record[deviceReading]](t)(aimdb.Register(tx, aimdb.NewKey[deviceReading]("ct.out"), aimdb.Ring(64)))
 	// A dynamic topic: each value goes to its device's topic.
-	out.LinkTo(s.url(base+"/x/temp"), deviceCodec{}, aimdb.TopicFrom(func(v deviceReading) string {
-		return base + "/" + v.Device + "/temp"
+	out.LinkTo(s.url(s.join(base, "x", "temp")), dc, aimdb.TopicFrom(func(v deviceReading) string {
+		return s.join(base, v.Device, "temp")
 	}))
 	start(t, rx)
 	WaitLink(t, rx, "ct.all", 0, s.f.Timeout, "connected", connected)

@@ -7,6 +7,12 @@
 // (/metrics) on http://127.0.0.1:8080/.
 //
 //	go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 [--max-stations 20000] [--aimx unix:///tmp/hub.sock] [--http :8080]
+//	go run ./examples/weather-mesh/hub --broker nats://127.0.0.1:4222 --group hubs --aimx tcp://127.0.0.1:7434 --http ""
+//
+// On NATS the hub reads the JetStream stream WEATHER (subjects
+// station.<n>.temperature and station.<n>.humidity, created if missing);
+// hubs started with the same --group share its messages, each stored by
+// one hub and acknowledged once stored.
 //
 // Ctrl-C shuts it down gracefully.
 package main
@@ -45,7 +51,8 @@ func main() { cmdline.Main("hub", run) }
 // stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
-	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
+	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], nats://host[:port] (NATS JetStream) or kafka://host[:port][,host[:port]…]")
+	group := fs.String("group", "", "share the stations with every hub of this group `name` (NATS, Kafka)")
 	maxStations := fs.Int("max-stations", mesh.DefaultMaxStations, "hold at most `n` stations; readings of more are dropped and counted")
 	var aimxEndpoints endpoints
 	fs.Var(&aimxEndpoints, "aimx", "serve AimX on this `endpoint`, tcp://host:port or unix:///path (repeatable; default tcp://127.0.0.1:7433; \"off\" serves none)")
@@ -54,16 +61,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Var(&allowHosts, "allow-host", "on a loopback --http address, also answer requests for this host `name` (a pattern: *.lan; repeatable); localhost and IP addresses always work")
 	verbose := fs.Bool("v", false, "log debug messages")
 	codecName := fs.String("codec", "json", "the stations' payloads: `json` or postcard")
-	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [--codec json|postcard] [-v]", stderr); err != nil {
+	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--group name] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [--codec json|postcard] [-v]", stderr); err != nil {
 		return err
 	}
 	wire, err := mesh.ParseWire(*codecName)
 	if err != nil {
 		return cmdline.Usage(fmt.Errorf("--codec: %w", err))
 	}
-	d, err := mesh.HubDialer(*broker)
+	engine, d, err := mesh.HubConnector(*broker, *group)
 	if err != nil {
 		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
+	}
+	if *group != "" && engine == mesh.MQTT {
+		return cmdline.Usage(fmt.Errorf("--group %s: needs a nats:// or kafka:// broker", *group))
 	}
 	if *maxStations < 1 {
 		return cmdline.Usage(fmt.Errorf("--max-stations %d: want at least 1", *maxStations))
@@ -71,10 +81,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	log := cmdline.Logger(stderr, *verbose)
 
 	db := aimdb.New(&aimdb.Options{
-		Connectors: map[string]connector.Dialer{"mqtt": d},
+		Connectors: map[string]connector.Dialer{string(engine): d},
 		Logger:     log,
 	})
-	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations, Wire: wire})
+	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations, Wire: wire, Engine: engine})
 	if err != nil {
 		return err
 	}
@@ -146,6 +156,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
-	log.Info("weather hub running", "broker", d.String(), "client_id", d.ClientID(), "max_stations", *maxStations)
+	log.Info("weather hub running", "broker", fmt.Sprint(d), "client_id", mesh.ClientName(d), "group", *group, "max_stations", *maxStations)
 	return db.Run(ctx)
 }

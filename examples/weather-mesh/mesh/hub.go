@@ -57,6 +57,9 @@ type HubOptions struct {
 	IdleEviction time.Duration
 	// Wire is the encoding of the stations' payloads. Default JSON.
 	Wire Wire
+	// Engine is the message engine the hub's links use; db must have its
+	// connector (see HubConnector). Default MQTT.
+	Engine Engine
 }
 
 // HubFamilies are the record families of a hub.
@@ -132,10 +135,13 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	if err != nil {
 		return nil, err
 	}
-	temp.LinkFrom("mqtt://"+contracts.TemperatureTopicTemplate,
-		inbound[contracts.Temperature]{tc, contracts.KindTemperature}, mqtt.QoS(1))
-	hum.LinkFrom("mqtt://"+contracts.HumidityTopicTemplate,
-		inbound[contracts.Humidity]{hc, contracts.KindHumidity}, mqtt.QoS(1))
+	if o.Engine == "" {
+		o.Engine = MQTT
+	}
+	turl, topts := link(o.Engine, contracts.TemperatureTopicTemplate)
+	temp.LinkFrom(turl, inbound[contracts.Temperature]{tc, contracts.KindTemperature, o.Engine}, topts...)
+	hurl, hopts := link(o.Engine, contracts.HumidityTopicTemplate)
+	hum.LinkFrom(hurl, inbound[contracts.Humidity]{hc, contracts.KindHumidity, o.Engine}, hopts...)
 	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
 		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
 			return contracts.DewPointOf(t, h), true
@@ -147,8 +153,9 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 // message's topic names a valid station id before decoding the payload,
 // and names the station's record in its errors.
 type inbound[T any] struct {
-	c    aimdb.Codec[T]
-	kind contracts.Kind
+	c      aimdb.Codec[T]
+	kind   contracts.Kind
+	engine Engine // the engine's topics are mapped back to MQTT's (see mqttTopic)
 }
 
 var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]{}
@@ -167,7 +174,7 @@ func (c inbound[T]) Validate() error {
 
 func (c inbound[T]) DecodeTopic(topic string, payload []byte) (T, error) {
 	var zero T
-	slot, kind, err := contracts.ParseTopic(topic)
+	slot, kind, err := contracts.ParseTopic(mqttTopic(c.engine, topic))
 	if err != nil {
 		return zero, fmt.Errorf("mesh: message dropped: %w", err)
 	}

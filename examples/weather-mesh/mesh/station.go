@@ -38,17 +38,30 @@ func Station(db *aimdb.DB, slot int, interval time.Duration, sim *Simulator) err
 	return StationWith(db, slot, StationOptions{Interval: interval, Simulator: sim})
 }
 
+// StationOn is Station on engine e: on NATS the records are linked out
+// to the JetStream subjects station.<n>.temperature and
+// station.<n>.humidity, with the same JSON payloads (see
+// StationConnector).
+func StationOn(db *aimdb.DB, e Engine, slot int, interval time.Duration, sim *Simulator) error {
+	return StationWith(db, slot, StationOptions{Interval: interval, Simulator: sim, Engine: e})
+}
+
 // StationOptions configure StationWith.
 type StationOptions struct {
 	Interval  time.Duration // between readings; required
 	Simulator *Simulator    // nil: NewSimulator(uint64(slot))
 	Wire      Wire          // the payloads' encoding; default JSON
+	Engine    Engine        // the message engine; default MQTT
 }
 
 // StationWith is Station with options: with Wire Postcard the station
-// publishes Postcard payloads, for a hub with the same Wire.
+// publishes Postcard payloads, for a hub with the same Wire; with an
+// Engine other than MQTT it publishes there (see StationOn).
 func StationWith(db *aimdb.DB, slot int, o StationOptions) error {
-	interval, sim := o.Interval, o.Simulator
+	interval, sim, e := o.Interval, o.Simulator, o.Engine
+	if e == "" {
+		e = MQTT
+	}
 	tc, hc, err := o.Wire.codecs()
 	if err != nil {
 		return err
@@ -72,8 +85,14 @@ func StationWith(db *aimdb.DB, slot int, o StationOptions) error {
 	}
 	temp.Source(sample(interval, sim.Temperature), aimdb.Named("simulator"))
 	hum.Source(sample(interval, sim.Humidity), aimdb.Named("simulator"))
-	temp.LinkTo("mqtt://"+contracts.TemperatureTopic(slot), tc, mqtt.QoS(1), mqtt.Retain(false))
-	hum.LinkTo("mqtt://"+contracts.HumidityTopic(slot), hc, mqtt.QoS(1), mqtt.Retain(false))
+	turl, topts := link(e, contracts.TemperatureTopic(slot))
+	hurl, hopts := link(e, contracts.HumidityTopic(slot))
+	if e == MQTT {
+		topts = append(topts, mqtt.Retain(false))
+		hopts = append(hopts, mqtt.Retain(false))
+	}
+	temp.LinkTo(turl, tc, topts...)
+	hum.LinkTo(hurl, hc, hopts...)
 	temp.RemoteAccess(contracts.TemperatureCodec)
 	hum.RemoteAccess(contracts.HumidityCodec)
 	return nil

@@ -1,8 +1,10 @@
 // Command station is a weather station: it publishes a temperature and a
-// humidity reading for its slot to an MQTT broker, where the hub picks
-// them up and derives the dew point. By default it simulates them; with
-// --knx it reads them from a KNX bus through a KNXnet/IP tunnelling
-// gateway, as AimDB's weather-station-knx does.
+// humidity reading for its slot to an MQTT broker (or NATS JetStream,
+// with --broker nats://host:port, on station.<n>.temperature and
+// station.<n>.humidity, or Kafka), where the hub picks them up and
+// derives the dew point. By default it simulates them; with --knx it
+// reads them from a KNX bus through a KNXnet/IP tunnelling gateway, as
+// AimDB's weather-station-knx does, and publishes them on MQTT.
 //
 //	go run ./examples/weather-mesh/station --broker mqtt://127.0.0.1:1883 --slot 1 [--interval 1s] [--seed n] [-v]
 //	go run ./examples/weather-mesh/station --broker mqtt://127.0.0.1:1883 --id 7 --knx udp://192.168.1.19:3671 \
@@ -38,7 +40,7 @@ func main() { cmdline.Main("station", run) }
 // to stderr.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("station", flag.ContinueOnError)
-	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "MQTT broker `URL`: mqtt[s]://[user[:password]@]host[:port]")
+	broker := fs.String("broker", "mqtt://127.0.0.1:1883", "broker `URL`: mqtt[s]://[user[:password]@]host[:port], nats://host[:port] (NATS JetStream) or kafka://host[:port][,host[:port]…]")
 	slot := fs.Int("slot", 1, "the station's slot `n`: it publishes to station/n/temperature and station/n/humidity")
 	fs.IntVar(slot, "id", 1, "the same as --slot: the station `id` in the mesh (a slot number)")
 	knxGW := fs.String("knx", "", "read the readings from a KNX bus through the KNXnet/IP tunnelling gateway at this `URL` (udp://host[:port]), or by routing (multicast://224.0.23.12?iface=name), instead of simulating them")
@@ -62,7 +64,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *interval <= 0 {
 		return cmdline.Usage(fmt.Errorf("--interval %v: want a positive duration", *interval))
 	}
-	d, err := mesh.StationDialer(*broker, *slot)
+	engine, d, err := mesh.StationConnector(*broker, *slot)
 	if err != nil {
 		return cmdline.Usage(fmt.Errorf("--broker: %w", err))
 	}
@@ -72,10 +74,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := cmdline.Logger(stderr, *verbose)
 
-	connectors := map[string]connector.Dialer{"mqtt": d}
+	connectors := map[string]connector.Dialer{string(engine): d}
 	var kd *knx.Dialer
 	var humCodec aimdb.Codec[float64]
 	if *knxGW != "" {
+		if engine != mesh.MQTT {
+			return cmdline.Usage(fmt.Errorf("--knx: a KNX station publishes on MQTT, not %s", engine))
+		}
 		if kd, err = knx.NewDialer(*knxGW, &knx.Options{Logger: log}); err != nil {
 			return cmdline.Usage(fmt.Errorf("--knx: %w", err))
 		}
@@ -97,7 +102,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err := knxStation(db, *slot, *tempGA, *humGA, humCodec, wire); err != nil {
 			return err
 		}
-	} else if err := mesh.StationWith(db, *slot, mesh.StationOptions{Interval: *interval, Simulator: mesh.NewSimulator(s), Wire: wire}); err != nil {
+	} else if err := mesh.StationWith(db, *slot, mesh.StationOptions{Interval: *interval, Simulator: mesh.NewSimulator(s), Wire: wire, Engine: engine}); err != nil {
 		return err
 	}
 	if *verbose {
@@ -128,10 +133,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	if kd != nil {
-		log.Info("weather station running", "broker", d.String(), "client_id", d.ClientID(),
+		log.Info("weather station running", "broker", fmt.Sprint(d), "client_id", mesh.ClientName(d),
 			"slot", *slot, "knx", kd.String(), "temperature_ga", *tempGA, "humidity_ga", *humGA, "humidity_dpt", *humDPT)
 	} else {
-		log.Info("weather station running", "broker", d.String(), "client_id", d.ClientID(),
+		log.Info("weather station running", "broker", fmt.Sprint(d), "client_id", mesh.ClientName(d),
 			"slot", *slot, "interval", *interval, "seed", s)
 	}
 	return db.Run(ctx)

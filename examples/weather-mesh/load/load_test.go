@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestLoadShort offers 2000 stations × 2 readings per second for 10 s
+// through an in-process NATS JetStream to three in-process hubs of one
+// group: no reading may be lost, and every hub's AimX counts what it
+// stored. Timings are reported, never checked.
+func TestLoadShort(t *testing.T) {
+	if testing.Short() {
+		t.Log("-short: 200 stations for 3 s")
+	}
+	stations, duration := 2000, 10*time.Second
+	if testing.Short() {
+		stations, duration = 200, 3*time.Second
+	}
+	dir := t.TempDir()
+	srv, url, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: stations, Rate: 1, Duration: duration, Humidity: true,
+		Drain: 30 * time.Second, Dir: dir}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", res)
+	want := uint64(stations * 2 * int(duration/time.Second))
+	if res.Offered+res.PubFailed != want {
+		t.Errorf("offered %d + failed %d; want the plan's %d readings", res.Offered, res.PubFailed, want)
+	}
+	if res.Lost != 0 {
+		t.Fatalf("%d of %d offered readings lost", res.Lost, res.Offered)
+	}
+	if res.StoredAimX < res.Offered {
+		t.Errorf("the hubs' AimX counts %d stored; want at least the %d offered", res.StoredAimX, res.Offered)
+	}
+	for _, h := range res.Hubs {
+		if h.StoredAX == 0 {
+			t.Errorf("%s stored nothing; the group should share the stations", h.Name)
+		}
+	}
+}
+
+// TestLoadHubKilled kills one of three hubs (its connections cut, as a
+// dead process's are) while 1000 stations send: the readings it had not
+// acknowledged go to the other two, and none of the plan is lost.
+func TestLoadHubKilled(t *testing.T) {
+	dir := t.TempDir()
+	srv, url, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: 1000, Rate: 1, Duration: 8 * time.Second, Humidity: true,
+		Drain: 10 * time.Second, Dir: dir, KillAt: 3 * time.Second}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", res)
+	if res.Lost != 0 {
+		t.Fatalf("%d of %d offered readings lost after a hub was killed", res.Lost, res.Offered)
+	}
+	if res.Offered == 0 || res.Hubs[1].StoredAX == 0 || res.Hubs[2].StoredAX == 0 {
+		t.Fatalf("offered %d; the surviving hubs stored %d and %d", res.Offered, res.Hubs[1].StoredAX, res.Hubs[2].StoredAX)
+	}
+}

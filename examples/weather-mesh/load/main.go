@@ -1,0 +1,123 @@
+// Command load offers the weather mesh a load: N simulated stations, each
+// sending a reading every 1/R seconds, from one process (a cheap JetStream
+// publisher, no DB per station), to hubs that share the stations in one
+// NATS group, and reports what the hubs stored.
+//
+//	go run ./examples/weather-mesh/load --stations 10000 --rate 1 --duration 60s --hubs 3 --children
+//	go run ./examples/weather-mesh/load --broker nats://10.0.0.5:4222 ...
+//	go run ./examples/weather-mesh/load --stations 2000 --duration 30s --kill-at 10s
+//
+// Each payload is the mesh's JSON (contracts.Temperature or Humidity)
+// with a sequence number and the send time added (the hubs ignore the
+// extra fields); the reading's timestamp is its scheduled send time, so
+// each hub tracks which readings of the plan it stored and how late. The
+// report: offered (acknowledged by the stream), stored (summed over the
+// hubs by querying their AimX), lost (readings of the plan no hub stored),
+// duplicated, throughput, end-to-end p50/p99 (scheduled send to stored),
+// and per hub CPU and peak RSS. Without --broker it starts a NATS server
+// with JetStream in this process, storing in a temporary directory.
+// With --children the hubs are child processes (this program, re-run as
+// -hub-child), so their CPU and RSS are their own.
+//
+// It exits with status 1 if any reading was lost.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+func main() { cmdline.Main("load", runMain) }
+
+func runMain(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	broker := fs.String("broker", "", "NATS `URL` (nats://host:port); empty starts a NATS server with JetStream in this process")
+	hubs := fs.Int("hubs", 3, "hubs sharing the stations")
+	stations := fs.Int("stations", 10000, "simulated stations")
+	rate := fs.Float64("rate", 1, "readings per second per station and kind")
+	duration := fs.Duration("duration", 60*time.Second, "how long the stations send")
+	humidity := fs.Bool("humidity", true, "send humidity too (two readings per station and period)")
+	children := fs.Bool("children", false, "run the hubs as child processes")
+	drain := fs.Duration("drain", 15*time.Second, "after sending, wait until no hub stores anything for this long")
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	killAt := fs.Duration("kill-at", 0, "kill hub 0 this long after the stations start (cut its connections; in-process hubs only)")
+	// The hub of a child process.
+	hubChild := fs.Bool("hub-child", false, "internal: run one hub")
+	group := fs.String("group", "load", "internal: the hub's group")
+	aimxEP := fs.String("aimx", "", "internal: the hub's AimX endpoint")
+	planJSON := fs.String("plan", "", "internal: the plan")
+	reportFile := fs.String("report", "", "internal: where the hub writes what it stored")
+	if err := cmdline.Parse(fs, args, "load [--broker URL] [--hubs n] [--stations n] [--rate hz] [--duration d] [--children] [--json]", stderr); err != nil {
+		return err
+	}
+	if *hubChild {
+		var p plan
+		if err := json.Unmarshal([]byte(*planJSON), &p); err != nil {
+			return cmdline.Usage(fmt.Errorf("-plan: %w", err))
+		}
+		rep, err := runHub(ctx, hubConfig{Broker: *broker, Group: *group, AimX: *aimxEP, Plan: p})
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(rep)
+		return os.WriteFile(*reportFile, b, 0o600)
+	}
+	if *hubs < 1 || *stations < 1 || *rate <= 0 || *duration <= 0 {
+		return cmdline.Usage(errors.New("--hubs, --stations, --rate and --duration must be positive"))
+	}
+	if *killAt > 0 && (*children || *hubs < 2) {
+		return cmdline.Usage(errors.New("--kill-at needs in-process hubs (no --children) and at least 2 of them"))
+	}
+	dir, err := os.MkdirTemp("", "weather-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if *broker == "" {
+		srv, url, err := startServer(dir)
+		if err != nil {
+			return err
+		}
+		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+		*broker = url
+	}
+	res, err := run(ctx, config{Broker: *broker, Hubs: *hubs, Stations: *stations, Rate: *rate, Duration: *duration,
+		Humidity: *humidity, Children: *children, Drain: *drain, Dir: dir, KillAt: *killAt}, func(s string) { fmt.Fprintln(stderr, s) })
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintln(os.Stdout, string(b))
+	} else {
+		fmt.Fprint(os.Stdout, res.String())
+	}
+	if res.Lost > 0 {
+		return fmt.Errorf("%d readings lost", res.Lost)
+	}
+	return nil
+}
+
+// startServer starts a NATS server with JetStream storing under dir.
+func startServer(dir string) (*server.Server, string, error) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: dir + "/js", MaxPayload: 1 << 20})
+	if err != nil {
+		return nil, "", err
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, "", errors.New("nats-server did not start")
+	}
+	return srv, srv.ClientURL(), nil
+}
