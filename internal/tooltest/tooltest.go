@@ -44,7 +44,7 @@ var Tools = map[string]Tool{
 	"npm":             {Name: "npm", Env: "AIMDB_NPM", Install: "apt-get install npm"},
 	"knxd":            {Name: "knxd", Env: "AIMDB_KNXD", Paths: []string{"/usr/sbin/knxd"}, Install: "apt-get install knxd"},
 	"knxtool":         {Name: "knxtool", Env: "AIMDB_KNXTOOL", Install: "apt-get install knxd-tools"},
-	"nats-server":     {Name: "nats-server", Env: "AIMDB_NATS_SERVER", Install: "apt-get install nats-server"},
+	"nats-server":     {Name: "nats-server", Env: "AIMDB_NATS_SERVER", Paths: []string{"/usr/sbin/nats-server"}, Install: "apt-get install nats-server"},
 	"postgres":        {Name: "postgres", Env: "AIMDB_POSTGRES", Install: "apt-get install postgresql"},
 	"mosquitto_pub":   {Name: "mosquitto_pub", Env: "AIMDB_MOSQUITTO_PUB", Install: "apt-get install mosquitto-clients"},
 	"tinygo":          {Name: "tinygo", Env: "AIMDB_TINYGO", Install: "bash ci/tinygo/install-tinygo.sh"},
