@@ -104,11 +104,30 @@ func Start(t testing.TB) string {
 // message at QoS 1 and returns once the broker acknowledged it.
 func Publisher(t testing.TB, url, clientID string) (publish func(topic, payload string)) {
 	t.Helper()
+	c := connect(t, url, clientID, nil)
+	return func(topic, payload string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
+			t.Fatalf("mqttbroker: publish %s: %v", topic, err)
+		}
+	}
+}
+
+// connect connects a plain MQTT 5 client with clientID to the broker at
+// url until the test ends, passing what it receives to onPublish.
+func connect(t testing.TB, url, clientID string, onPublish func(paho.PublishReceived) (bool, error)) *paho.Client {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "mqtt://"))
 	if err != nil {
 		t.Fatalf("mqttbroker: %v", err)
 	}
-	c := paho.NewClient(paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}})
+	cfg := paho.ClientConfig{Conn: packets.NewThreadSafeConn(conn), OnClientError: func(error) {}}
+	if onPublish != nil {
+		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){onPublish}
+	}
+	c := paho.NewClient(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
@@ -123,14 +142,7 @@ func Publisher(t testing.TB, url, clientID string) (publish func(topic, payload 
 			t.Errorf("mqttbroker: client %s did not stop", clientID)
 		}
 	})
-	return func(topic, payload string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
-			t.Fatalf("mqttbroker: publish %s: %v", topic, err)
-		}
-	}
+	return c
 }
 
 // A Message is one message a Subscriber received.
@@ -146,36 +158,16 @@ type Message struct {
 // acknowledged the subscription.
 func Subscriber(t testing.TB, url, clientID, filter string) <-chan Message {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "mqtt://"))
-	if err != nil {
-		t.Fatalf("mqttbroker: %v", err)
-	}
 	ch := make(chan Message, 256)
-	c := paho.NewClient(paho.ClientConfig{
-		Conn:          packets.NewThreadSafeConn(conn),
-		OnClientError: func(error) {},
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			select {
-			case ch <- Message{Topic: pr.Packet.Topic, Payload: append([]byte(nil), pr.Packet.Payload...)}:
-			default:
-			}
-			return true, nil
-		}},
+	c := connect(t, url, clientID, func(pr paho.PublishReceived) (bool, error) {
+		select {
+		case ch <- Message{Topic: pr.Packet.Topic, Payload: append([]byte(nil), pr.Packet.Payload...)}:
+		default:
+		}
+		return true, nil
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
-		conn.Close()
-		t.Fatalf("mqttbroker: connect %s: %v", clientID, err)
-	}
-	t.Cleanup(func() {
-		_ = c.Disconnect(&paho.Disconnect{})
-		select {
-		case <-c.Done():
-		case <-time.After(5 * time.Second):
-			t.Errorf("mqttbroker: client %s did not stop", clientID)
-		}
-	})
 	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}}); err != nil {
 		t.Fatalf("mqttbroker: subscribe %s: %v", filter, err)
 	}
