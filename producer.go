@@ -34,6 +34,9 @@ func (p *Producer[T]) Produce(v T) error {
 		p.profile()
 	}
 	if p.rec.buf != nil && p.rec.buf.Push(v) {
+		if p.rec.keeper != nil {
+			p.rec.keeper.Keep(v)
+		}
 		return nil
 	}
 	return p.rec.produce(v) // the error path: invalid buffer or closed

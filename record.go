@@ -38,6 +38,9 @@ type recordCore interface {
 	prepare(rs *runState)
 	// launchSources starts the record's sources.
 	launchSources(rs *runState)
+	// restore puts persisted values back in the buffer: Run calls it
+	// before prepare (late false) and after (late true).
+	restore(ctx context.Context, late bool)
 	stats() buffer.Stats
 	resetStats()
 	closeBuffer()
@@ -55,10 +58,12 @@ type recordBase struct {
 	taps       []*stage
 	transforms []*transform // more than one is a configuration mistake
 	gauges     []*Gauge
-	linksIn    []*link       // LinkFrom: inbound links, writers of the record
-	linksOut   []*link       // LinkTo: outbound links, consumers of the record
-	remote     remoteOps     // non-nil once RemoteAccess was called
-	rview      *RemoteRecord // DB.Remote's answer, made once
+	linksIn    []*link                // LinkFrom: inbound links, writers of the record
+	linksOut   []*link                // LinkTo: outbound links, consumers of the record
+	remote     remoteOps              // non-nil once RemoteAccess was called
+	persistMD  func() PersistMetadata // the persister's, once Persist was called
+	service    Service                // the persister's
+	rview      *RemoteRecord          // DB.Remote's answer, made once
 
 	isFamily bool         // the base of a *Family[T]: key is the template
 	fam      *familyState // set on a family's instances
@@ -101,6 +106,10 @@ type Record[T any] struct {
 	srcFns []SourceFunc[T]
 	tapFns []TapFunc[T]
 	codec  Codec[T] // RemoteAccess's codec
+
+	keeper       Persister[T] // set by Persist
+	skipRestored bool         // stage readers skip the restored value
+	lateRestore  []T          // restored values for the stages, pushed after prepare
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {
@@ -150,6 +159,9 @@ func (r *Record[T]) produce(v T) error {
 	if !r.buf.Push(v) {
 		return fmt.Errorf("record %q: %w", r.key, ErrClosed)
 	}
+	if r.keeper != nil {
+		r.keeper.Keep(v)
+	}
 	return nil
 }
 
@@ -169,7 +181,13 @@ func (r *Record[T]) Subscribe() (*Subscription[T], error) {
 // subscribeStage returns a subscription owned by a stage: Close on it is
 // a no-op, and it is profiled into prof when prof is not nil.
 func (r *Record[T]) subscribeStage(rs *runState, prof *stage) *Subscription[T] {
-	s := &Subscription[T]{rec: r, r: r.buf.Subscribe(), owned: true, prof: prof, busy: &rs.busy}
+	var rd buffer.Reader[T]
+	if sk, ok := r.buf.(interface{ SubscribeSkipRestored() buffer.Reader[T] }); ok && r.skipRestored {
+		rd = sk.SubscribeSkipRestored()
+	} else {
+		rd = r.buf.Subscribe()
+	}
+	s := &Subscription[T]{rec: r, r: rd, owned: true, prof: prof, busy: &rs.busy}
 	rs.pending = append(rs.pending, s.r.Pending)
 	return s
 }
