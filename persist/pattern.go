@@ -45,14 +45,15 @@ func IsLiteral(pattern string) bool {
 }
 
 // LiteralPrefix returns the text of pattern before its first wildcard
-// segment, with the "." before it: every key pattern matches starts with
-// it ("sensors.*" → "sensors.", "#" → "").
+// segment, without the "." before it: every key pattern matches starts
+// with it ("sensors.*" → "sensors", "#" → ""). ("sensors.#" matches
+// "sensors" itself.)
 func LiteralPrefix(pattern string) string {
 	segs := strings.Split(pattern, ".")
 	n := 0
 	for i, s := range segs {
 		if s == "*" || s == "#" {
-			return pattern[:n]
+			return pattern[:max(n-1, 0)]
 		}
 		n += len(s)
 		if i < len(segs)-1 {
