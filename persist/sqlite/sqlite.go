@@ -343,4 +343,3 @@ func (b *Backend) Close() error {
 	b.closed = true
 	return b.db.Close()
 }
-
