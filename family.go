@@ -124,6 +124,9 @@ type Family[T any] struct {
 	codec  Codec[T]
 	tapFns []FamilyTapFunc[T]
 	subs   []*famSub[T] // guarded by fs.mu: they get a reader of every instance
+
+	keeper   FamilyPersister[T] // set by Persist
+	restored []*Record[T]       // instances Run created from the store, for the late restore
 }
 
 // FamilyTapFunc consumes the values of every instance of a family, as a
@@ -310,6 +313,12 @@ func (f *Family[T]) create(key string, values []string) (*Record[T], bool, error
 		r.codec = f.codec
 		r.remote = r
 	}
+	if f.keeper != nil {
+		if p := f.keeper.Instance(key); p != nil {
+			r.keeper = p
+			r.persistMD = p.PersistMetadata
+		}
+	}
 	for _, l := range f.linksIn {
 		r.linksIn = append(r.linksIn, l.view(&r.recordBase, fs.tmpl.names, values))
 	}
@@ -421,7 +430,7 @@ func (s *famSub[T]) add(r *Record[T]) {
 	if s.closed || r.buf == nil {
 		return
 	}
-	fr := &famReader[T]{s: s, rec: r, r: r.buf.Subscribe()}
+	fr := &famReader[T]{s: s, rec: r, r: r.stageReader()}
 	fr.m = s.fi.add(fr)
 	fr.r.SetNotify(fr.m.notify)
 	s.readers[fr] = struct{}{}

@@ -125,3 +125,72 @@ func (b *recordBase) persistOf() *PersistMetadata {
 	m := b.persistMD()
 	return &m
 }
+
+// A FamilyPersister persists the instances of a family (package persist
+// implements it).
+type FamilyPersister[T any] interface {
+	// Instance returns the persister of the instance keyed key, or nil
+	// to leave it unpersisted. The family calls it when it creates the
+	// instance.
+	Instance(key string) Persister[T]
+	// Keys returns the keys of the instances that have stored values.
+	// Run creates those instances (within MaxInstances) before any stage
+	// starts and restores each, so they answer reads right away. An
+	// error is logged and no instance is created.
+	Keys(ctx context.Context) ([]string, error)
+	// Service is Persister.Service.
+	Service() Service
+}
+
+// Persist attaches p to the family: every instance gets the persister
+// p.Instance returns, and Run recreates the instances p.Keys names. A
+// family has at most one persister.
+func (f *Family[T]) Persist(p FamilyPersister[T]) {
+	f.db.mu.Lock()
+	defer f.db.mu.Unlock()
+	if !f.db.configurable(".Persist()", f.key) {
+		return
+	}
+	switch {
+	case p == nil:
+		f.db.mistakes = append(f.db.mistakes, &ConfigError{Key: f.key, Message: ".Persist() given a nil persister"})
+		return
+	case f.keeper != nil:
+		f.db.mistakes = append(f.db.mistakes, &ConfigError{Key: f.key, Message: ".Persist() called twice"})
+		return
+	}
+	f.keeper = p
+	f.service = p.Service()
+}
+
+// restore creates the instances with stored values and restores them.
+func (f *Family[T]) restore(ctx context.Context, late bool) {
+	if f.keeper == nil || f.fs.tmpl == nil {
+		return
+	}
+	if late {
+		for _, r := range f.restored {
+			r.restore(ctx, true)
+		}
+		f.restored = nil
+		return
+	}
+	keys, err := f.keeper.Keys(ctx)
+	if err != nil {
+		f.logger().Error("aimdb: listing the persisted instances failed", "err", err)
+		return
+	}
+	for _, key := range keys {
+		vals, ok := f.fs.tmpl.match(key)
+		if !ok {
+			continue
+		}
+		r, err := f.instance(key, vals)
+		if err != nil {
+			f.logger().Warn("aimdb: persisted instance not restored", "instance", key, "err", err)
+			continue
+		}
+		r.restore(ctx, false)
+		f.restored = append(f.restored, r)
+	}
+}

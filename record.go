@@ -181,15 +181,18 @@ func (r *Record[T]) Subscribe() (*Subscription[T], error) {
 // subscribeStage returns a subscription owned by a stage: Close on it is
 // a no-op, and it is profiled into prof when prof is not nil.
 func (r *Record[T]) subscribeStage(rs *runState, prof *stage) *Subscription[T] {
-	var rd buffer.Reader[T]
-	if sk, ok := r.buf.(interface{ SubscribeSkipRestored() buffer.Reader[T] }); ok && r.skipRestored {
-		rd = sk.SubscribeSkipRestored()
-	} else {
-		rd = r.buf.Subscribe()
-	}
-	s := &Subscription[T]{rec: r, r: rd, owned: true, prof: prof, busy: &rs.busy}
+	s := &Subscription[T]{rec: r, r: r.stageReader(), owned: true, prof: prof, busy: &rs.busy}
 	rs.pending = append(rs.pending, s.r.Pending)
 	return s
+}
+
+// stageReader returns a reader for a stage: one that skips a restored
+// value unless the persister gives restored values to stages.
+func (r *Record[T]) stageReader() buffer.Reader[T] {
+	if sk, ok := r.buf.(interface{ SubscribeSkipRestored() buffer.Reader[T] }); ok && r.skipRestored {
+		return sk.SubscribeSkipRestored()
+	}
+	return r.buf.Subscribe()
 }
 
 // Peek returns the value a subscriber would receive without consuming it:

@@ -46,7 +46,17 @@ type Options struct {
 // when the DB starts (decoded with c, so a contract codec migrates rows
 // stored by older versions). Call it before the DB runs.
 func Attach[T any](rec *aimdb.Record[T], s *Store, c aimdb.Codec[T], opts *Options) {
-	p := &persister[T]{s: s, key: rec.Key().Name(), codec: c}
+	if c == nil {
+		rec.Persist(nil) // reported by Run as a configuration mistake
+		return
+	}
+	p := newPersister(rec.Key().Name(), s, c, opts)
+	s.add(p)
+	rec.Persist(p)
+}
+
+func newPersister[T any](key string, s *Store, c aimdb.Codec[T], opts *Options) *persister[T] {
+	p := &persister[T]{s: s, key: key, codec: c}
 	if opts != nil {
 		p.opts = *opts
 	}
@@ -61,12 +71,7 @@ func Attach[T any](rec *aimdb.Record[T], s *Store, c aimdb.Codec[T], opts *Optio
 	if p.schema == "" {
 		p.schema = reflect.TypeFor[T]().String()
 	}
-	if c == nil {
-		rec.Persist(nil) // reported by Run as a configuration mistake
-		return
-	}
-	s.add(p)
-	rec.Persist(p)
+	return p
 }
 
 type entry[T any] struct {
