@@ -118,7 +118,7 @@ type demo struct {
 	aimx      []string // the AimX endpoints, with the ports bound
 	httpURL   string   // the dashboard
 	hub       *aimdb.DB
-	history   string   // where the hub's history is kept, for the banner
+	history   string // where the hub's history is kept, for the banner
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
