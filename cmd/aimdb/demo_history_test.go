@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aimdb-go/aimdb"
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 )
@@ -60,6 +61,7 @@ func TestDemoRemembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d2.stop()
+	defer waitConnected(t, ctx, d2.hub)
 	c2 := dialHub(t, ctx, d2.aimx[0])
 	got, err := aimx.Get(ctx, c2, contracts.DewPointKey(1))
 	if err != nil {
@@ -85,11 +87,36 @@ func TestDemoRemembers(t *testing.T) {
 }
 
 func TestDemoMemoryBanner(t *testing.T) {
-	d := startTestDemo(t, freeDemo(t, 0))
+	b, history, err := openHistory("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	d := &demo{history: history, aimx: []string{DefaultEndpoint}}
 	var banner bytes.Buffer
 	d.banner(&banner)
-	if !strings.Contains(banner.String(), "in memory only") {
-		t.Errorf("the banner does not say history is in memory only:\n%s", banner.String())
+	if b.Name() != "memory" || !strings.Contains(banner.String(), "in memory only") {
+		t.Errorf("backend %s; the banner does not say history is in memory only:\n%s", b.Name(), banner.String())
+	}
+}
+
+// waitConnected waits until the hub's MQTT links are connected, so that
+// stopping the demo does not close the broker while the hub connects.
+func waitConnected(t *testing.T, ctx context.Context, hub *aimdb.DB) {
+	t.Helper()
+	for {
+		for _, m := range hub.Records() {
+			for _, l := range m.Links {
+				if l.State == aimdb.LinkConnected {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the hub's links never connected")
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
