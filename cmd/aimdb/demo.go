@@ -52,7 +52,8 @@ an embedded MQTT broker, simulated weather stations (each its own DB)
 publishing temperature and humidity to it, and the hub DB that subscribes,
 migrates old payloads, rejects bad ones and joins each station's dew point.
 The hub keeps the history of every reading: in memory, or with --data DIR
-in DIR/aimdb.db (SQLite), so that a restart keeps it. The hub is served over AimX (for aimdb and its MCP server) and, with a
+in DIR/aimdb.db (SQLite), or --data postgres://… in PostgreSQL, so that a
+restart keeps it. The hub is served over AimX (for aimdb and its MCP server) and, with a
 live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 		Example: `  aimdb demo
   aimdb demo --stations 5 --interval 500ms
@@ -84,7 +85,7 @@ live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 	f.StringArrayVar(&cfg.aimx, "aimx", []string{DefaultEndpoint}, "AimX endpoint to serve the hub on (repeatable): tcp://host:port or unix:///path")
 	f.StringVar(&cfg.http, "http", "127.0.0.1:8080", "address of the dashboard and the AimX WebSocket (/ws)")
 	f.StringArrayVar(&cfg.allowHosts, "allow-host", nil, "on a loopback --http address, also answer requests for this host name (a pattern: *.lan; repeatable); localhost and IP addresses always work")
-	f.StringVar(&cfg.data, "data", "", "keep the hub's history in DIR/aimdb.db (SQLite); without it, history is in memory only")
+	f.StringVar(&cfg.data, "data", "", "keep the hub's history in DIR/aimdb.db (SQLite), or in PostgreSQL for a postgres:// URL; without it, history is in memory only")
 	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
 	return cmd
 }

@@ -1,24 +1,36 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	"github.com/aimdb-go/aimdb/persist"
+	"github.com/aimdb-go/aimdb/persist/postgres"
 )
 
 // historyMaxAge is how long the demo keeps readings.
 const historyMaxAge = 7 * 24 * time.Hour
 
-// openHistory opens the hub's history backend: DIR/aimdb.db when dir is
-// given, memory otherwise. It also describes it for the banner.
+// openHistory opens the hub's history backend: PostgreSQL for a
+// postgres:// URL, DIR/aimdb.db for a directory, memory when dir is empty. It also describes it for the banner.
 func openHistory(dir string) (persist.Backend, string, error) {
 	if dir == "" {
 		return persist.NewMemory(), "in memory only: lost when the demo stops (--data DIR keeps it)", nil
+	}
+	if strings.HasPrefix(dir, "postgres://") || strings.HasPrefix(dir, "postgresql://") {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b, err := postgres.Open(ctx, dir)
+		if err != nil {
+			return nil, "", &usageError{fmt.Errorf("--data: %w", err)}
+		}
+		return b, "PostgreSQL (kept across restarts, " + historyMaxAge.String() + ")", nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", &usageError{fmt.Errorf("--data %s: %w", dir, err)}
