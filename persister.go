@@ -114,9 +114,6 @@ func (r *Record[T]) restore(ctx context.Context, late bool) {
 	r.lateRestore = nil
 }
 
-// restore is a no-op for what has no persister (families).
-func (b *recordBase) restore(context.Context, bool) {}
-
 // persistOf returns the record's persistence metadata, or nil.
 func (b *recordBase) persistOf() *PersistMetadata {
 	if b.persistMD == nil {
