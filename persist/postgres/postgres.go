@@ -277,4 +277,3 @@ func (b *Backend) Close() error {
 	}
 	return nil
 }
-
