@@ -126,6 +126,9 @@ type Family[T any] struct {
 	tapFns []FamilyTapFunc[T]
 	subs   []*famSub[T]    // guarded by fs.mu: they get a reader of every instance
 	signal func(T) float64 // ObserveFamily: each instance's gauge
+
+	keeper   FamilyPersister[T] // set by Persist
+	restored []*Record[T]       // instances Run created from the store, for the late restore
 }
 
 // ObserveFamily gives every instance of f the gauge Observe gives a
@@ -325,6 +328,12 @@ func (f *Family[T]) create(key string, values []string) (*Record[T], bool, error
 		r.codec = f.codec
 		r.remote = r
 	}
+	if f.keeper != nil {
+		if p := f.keeper.Instance(key); p != nil {
+			r.keeper = p
+			r.persistMD = p.PersistMetadata
+		}
+	}
 	for _, l := range f.linksIn {
 		r.linksIn = append(r.linksIn, l.view(&r.recordBase, fs.tmpl.names, values))
 	}
@@ -436,7 +445,7 @@ func (s *famSub[T]) add(r *Record[T]) {
 	if s.closed || r.buf == nil {
 		return
 	}
-	fr := &famReader[T]{s: s, rec: r, r: r.buf.Subscribe()}
+	fr := &famReader[T]{s: s, rec: r, r: r.stageReader()}
 	fr.m = s.fi.add(fr)
 	fr.r.SetNotify(fr.m.notify)
 	s.readers[fr] = struct{}{}

@@ -37,6 +37,9 @@ type RecordMetadata struct {
 	// Beyond AimDB: the state and counters of each link, inbound links
 	// first, in the order they were added.
 	Links []LinkMetadata `json:"links,omitempty"`
+
+	// Beyond AimDB: the record's persistence, when it has a persister.
+	Persist *PersistMetadata `json:"persist,omitempty"`
 }
 
 // Records returns the metadata of every record, in registration order.
@@ -94,6 +97,7 @@ func metadata(c recordCore) RecordMetadata {
 		Occupancy:              [2]int{s.Items, s.Capacity},
 	}
 	m.TypeID = typeID(b.typ)
+	m.Persist = b.persistOf()
 	if b.fam != nil {
 		m.Family = b.famBase.key
 	}

@@ -39,6 +39,9 @@ type recordCore interface {
 	prepare(rs *runState)
 	// launchSources starts the record's sources.
 	launchSources(rs *runState)
+	// restore puts persisted values back in the buffer: Run calls it
+	// before prepare (late false) and after (late true).
+	restore(ctx context.Context, late bool)
 	stats() buffer.Stats
 	resetStats()
 	closeBuffer()
@@ -58,10 +61,12 @@ type recordBase struct {
 	taps       []*stage
 	transforms []*transform // more than one is a configuration mistake
 	gauges     []*Gauge
-	linksIn    []*link       // LinkFrom: inbound links, writers of the record
-	linksOut   []*link       // LinkTo: outbound links, consumers of the record
-	remote     remoteOps     // non-nil once RemoteAccess was called
-	rview      *RemoteRecord // DB.Remote's answer, made once
+	linksIn    []*link                // LinkFrom: inbound links, writers of the record
+	linksOut   []*link                // LinkTo: outbound links, consumers of the record
+	remote     remoteOps              // non-nil once RemoteAccess was called
+	persistMD  func() PersistMetadata // the persister's, once Persist was called
+	service    Service                // the persister's
+	rview      *RemoteRecord          // DB.Remote's answer, made once
 
 	isFamily bool         // the base of a *Family[T]: key is the template
 	fam      *familyState // set on a family's instances
@@ -107,6 +112,10 @@ type Record[T any] struct {
 
 	signal      func(T) float64 // of an Observable T, nil otherwise
 	signalGauge *Gauge
+
+	keeper       Persister[T] // set by Persist
+	skipRestored bool         // stage readers skip the restored value
+	lateRestore  []T          // restored values for the stages, pushed after prepare
 }
 
 func newRecord[T any](db *DB, key string, typ reflect.Type, cfg Buffer) *Record[T] {
@@ -146,10 +155,14 @@ func (r *Record[T]) observeWith(signal func(T) float64) {
 
 func signalOf[T contract.Observable](v T) float64 { return v.Signal() }
 
-// observe updates the gauge of an observed record with v.
-func (r *Record[T]) observe(v T) {
+// stored is what Produce does once v is in the buffer: it updates the
+// gauge of an observed record and hands v to the record's persister.
+func (r *Record[T]) stored(v T) {
 	if r.signal != nil {
 		r.signalGauge.Update(r.signal(v))
+	}
+	if r.keeper != nil {
+		r.keeper.Keep(v)
 	}
 }
 
@@ -201,7 +214,7 @@ func (r *Record[T]) produce(v T) error {
 	if !r.buf.Push(v) {
 		return fmt.Errorf("record %q: %w", r.key, ErrClosed)
 	}
-	r.observe(v)
+	r.stored(v)
 	return nil
 }
 
@@ -221,9 +234,18 @@ func (r *Record[T]) Subscribe() (*Subscription[T], error) {
 // subscribeStage returns a subscription owned by a stage: Close on it is
 // a no-op, and it is profiled into prof when prof is not nil.
 func (r *Record[T]) subscribeStage(rs *runState, prof *stage) *Subscription[T] {
-	s := &Subscription[T]{rec: r, r: r.buf.Subscribe(), owned: true, prof: prof, busy: &rs.busy}
+	s := &Subscription[T]{rec: r, r: r.stageReader(), owned: true, prof: prof, busy: &rs.busy}
 	rs.pending = append(rs.pending, s.r.Pending)
 	return s
+}
+
+// stageReader returns a reader for a stage: one that skips a restored
+// value unless the persister gives restored values to stages.
+func (r *Record[T]) stageReader() buffer.Reader[T] {
+	if sk, ok := r.buf.(interface{ SubscribeSkipRestored() buffer.Reader[T] }); ok && r.skipRestored {
+		return sk.SubscribeSkipRestored()
+	}
+	return r.buf.Subscribe()
 }
 
 // Peek returns the value a subscriber would receive without consuming it:

@@ -46,10 +46,17 @@ func (db *DB) Run(ctx context.Context) (err error) {
 	db.mu.Unlock()
 
 	rs := newRunState(db, ctx)
+	rs.startServices(order)
+	for _, c := range order {
+		c.restore(ctx, false)
+	}
 	for _, c := range order {
 		c.prepare(rs)
 	}
 	rs.prepareLinks(order)
+	for _, c := range order {
+		c.restore(ctx, true)
+	}
 	for _, start := range rs.queued {
 		start()
 	}
@@ -91,17 +98,36 @@ type runState struct {
 	pending []func() bool           // the stages' readers: a value waits for them
 	links   map[string]*linkManager // by scheme
 
+	stopServices chan struct{} // closed once every record was closed at shutdown
+
 	failOnce sync.Once
 	failed   chan struct{}
 	failure  error
 }
 
 func newRunState(db *DB, ctx context.Context) *runState {
-	rs := &runState{db: db, opts: &db.opts, failed: make(chan struct{})}
+	rs := &runState{db: db, opts: &db.opts, failed: make(chan struct{}), stopServices: make(chan struct{})}
 	base := context.WithoutCancel(ctx) // stages outlive ctx while draining
 	rs.stageCtx, rs.cancelStages = context.WithCancel(base)
 	rs.srcCtx, rs.stopSources = context.WithCancel(rs.stageCtx)
 	return rs
+}
+
+// startServices starts the distinct services of the records' persisters.
+func (rs *runState) startServices(order []recordCore) {
+	seen := map[Service]bool{}
+	for _, c := range order {
+		svc := c.base().service
+		if svc == nil || seen[svc] {
+			continue
+		}
+		seen[svc] = true
+		rs.wg.Go(func() {
+			if err := svc.Run(rs.stageCtx, rs.stopServices); err != nil && rs.stageCtx.Err() == nil {
+				rs.db.opts.Logger.Error("aimdb: service failed", "err", err)
+			}
+		})
+	}
 }
 
 // goConsumer runs f in a goroutine owned by rs that consumes values, like
@@ -143,6 +169,7 @@ func (rs *runState) shutdown(order []recordCore) {
 		}
 		c.closeBuffer()
 	}
+	close(rs.stopServices)
 	rs.wg.Wait()
 	rs.cancelStages()
 }

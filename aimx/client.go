@@ -799,6 +799,12 @@ func (c *Client) Query(ctx context.Context, q QueryParams) (QueryResult, error) 
 	if q.End != nil {
 		p["end"] = *q.End
 	}
+	if q.Order != "" {
+		p["order"] = q.Order
+	}
+	if q.Bucket != nil {
+		p["bucket"] = *q.Bucket
+	}
 	var res QueryResult
 	raw, err := c.call(ctx, "record.query", p, q.Pattern)
 	if err == nil {

@@ -1,6 +1,7 @@
 package aimx
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,6 +61,9 @@ type nameParams struct {
 	Limit *uint64          `json:"limit"`
 	Start *uint64          `json:"start"`
 	End   *uint64          `json:"end"`
+	// record.query, beyond AimDB
+	Order  *string `json:"order"`
+	Bucket *uint64 `json:"bucket"`
 }
 
 func (ss *session) request(ctx context.Context, f *Frame) error {
@@ -382,9 +386,13 @@ func (ss *session) drain(ctx context.Context, id uint64, key string, limit *uint
 }
 
 func (ss *session) query(ctx context.Context, id uint64, badParams bool, p nameParams) error {
-	q := QueryParams{Pattern: "#", Limit: p.Limit, Start: p.Start, End: p.End}
+	q := QueryParams{Pattern: "#", Limit: p.Limit, Start: p.Start, End: p.End, Bucket: p.Bucket}
 	if p.Name != nil {
 		q.Pattern = *p.Name
+	}
+	if p.Order != nil {
+		q.Order = *p.Order
+		badParams = badParams || q.Order != "asc" && q.Order != "desc"
 	}
 	if !badParams && !ss.readable(q.Pattern) {
 		return ss.replyErr(ctx, id, CodeDenied)
@@ -403,14 +411,12 @@ func (ss *session) query(ctx context.Context, id uint64, badParams bool, p nameP
 	if rows == nil {
 		rows = []QueryRow{}
 	}
+	desc := q.Order == "desc"
 	slices.SortStableFunc(rows, func(a, b QueryRow) int {
-		switch {
-		case a.TS < b.TS:
-			return -1
-		case a.TS > b.TS:
-			return 1
+		if desc {
+			return cmp.Compare(b.TS, a.TS)
 		}
-		return 0
+		return cmp.Compare(a.TS, b.TS)
 	})
 	return ss.reply(ctx, id, QueryResult{Records: rows, Total: len(rows)})
 }

@@ -159,6 +159,9 @@ type QueryParams struct {
 	Limit   *uint64 // "limit": rows per record
 	Start   *uint64 // "start": Unix milliseconds, inclusive
 	End     *uint64 // "end": Unix milliseconds, inclusive
+	// Beyond AimDB:
+	Order  string  // "order": "asc" (the default, oldest first) or "desc"
+	Bucket *uint64 // "bucket": milliseconds; the newest row of each record per bucket
 }
 
 // A QueryRow is one stored value returned by record.query.

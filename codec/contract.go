@@ -115,6 +115,12 @@ func (j *ContractJSON[T]) Strict() *ContractJSON[T] {
 	return &k
 }
 
+// Schema returns the contract's name with the version j encodes as: what
+// a history store records beside each payload (package persist).
+func (j *ContractJSON[T]) Schema() contract.Schema {
+	return contract.Schema{Name: j.c.Schema().Name, Version: j.version}
+}
+
 // Validate returns every mistake in the contract and in the codec's
 // configuration, or nil.
 func (j *ContractJSON[T]) Validate() error {

@@ -169,8 +169,7 @@ func genObject(rng *rand.Rand, typ reflect.Type, field string, n, current uint32
 			parts = append(parts, strconv.Quote(field)+":"+wrongs[rng.IntN(len(wrongs))])
 		}
 	}
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	for f := range typ.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if rng.IntN(12) == 0 {
 			continue
@@ -227,8 +226,7 @@ func genValue(rng *rand.Rand, t reflect.Type, depth int) string {
 		return "{" + strings.Join(vs, ",") + "}"
 	case reflect.Struct:
 		var vs []string
-		for i := range t.NumField() {
-			f := t.Field(i)
+		for f := range t.Fields() {
 			if rng.IntN(4) == 0 {
 				continue
 			}

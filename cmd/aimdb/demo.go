@@ -24,6 +24,7 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	"github.com/aimdb-go/aimdb/metrics"
+	"github.com/aimdb-go/aimdb/persist"
 )
 
 func init() { extraCommands = append(extraCommands, newDemoCmd) }
@@ -37,6 +38,7 @@ type demoConfig struct {
 	aimx       []string // AimX endpoints
 	http       string   // the dashboard's address
 	allowHosts []string // Host names the dashboard answers on loopback, besides localhost and IPs
+	data       string   // the directory of the hub's history; memory only when empty
 	verbose    bool
 	codec      string // the stations' payloads on MQTT: json or postcard
 }
@@ -50,11 +52,14 @@ func newDemoCmd(a *app) *cobra.Command {
 an embedded MQTT broker, simulated weather stations (each its own DB)
 publishing temperature and humidity to it, and the hub DB that subscribes,
 migrates old payloads, rejects bad ones and joins each station's dew point.
-The hub is served over AimX (for aimdb and its MCP server) and, with a
+The hub keeps the history of every reading: in memory, or with --data DIR
+in DIR/aimdb.db (SQLite), or --data postgres://… in PostgreSQL, so that a
+restart keeps it. The hub is served over AimX (for aimdb and its MCP server) and, with a
 live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 		Example: `  aimdb demo
   aimdb demo --stations 5 --interval 500ms
-  aimdb demo --broker mqtt://127.0.0.1:1883 --aimx unix:///tmp/aimdb.sock`,
+  aimdb demo --broker mqtt://127.0.0.1:1883 --aimx unix:///tmp/aimdb.sock
+  aimdb demo --data ~/.local/share/aimdb-demo`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.check(); err != nil {
@@ -81,6 +86,7 @@ live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 	f.StringArrayVar(&cfg.aimx, "aimx", []string{DefaultEndpoint}, "AimX endpoint to serve the hub on (repeatable): tcp://host:port or unix:///path")
 	f.StringVar(&cfg.http, "http", "127.0.0.1:8080", "address of the dashboard and the AimX WebSocket (/ws)")
 	f.StringArrayVar(&cfg.allowHosts, "allow-host", nil, "on a loopback --http address, also answer requests for this host name (a pattern: *.lan; repeatable); localhost and IP addresses always work")
+	f.StringVar(&cfg.data, "data", "", "keep the hub's history in DIR/aimdb.db (SQLite), or in PostgreSQL for a postgres:// URL; without it, history is in memory only")
 	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
 	f.StringVar(&cfg.codec, "codec", "json", "the stations' payloads on MQTT: json or postcard (upstream's binary contracts)")
 	return cmd
@@ -118,6 +124,7 @@ type demo struct {
 	aimx      []string // the AimX endpoints, with the ports bound
 	httpURL   string   // the dashboard
 	hub       *aimdb.DB
+	history   string // where the hub's history is kept, for the banner
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -194,10 +201,18 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 	if err != nil {
 		return fail(&usageError{fmt.Errorf("--codec: %w", err)})
 	}
-	if _, err := mesh.Hub(hub, &mesh.HubOptions{Wire: wire}); err != nil {
+	fams, err := mesh.Hub(hub, &mesh.HubOptions{Wire: wire})
+	if err != nil {
 		return fail(err)
 	}
 	d.hub = hub
+	backend, history, err := openHistory(cfg.data)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, backend)
+	d.history = history
+	persistHub(fams, persist.NewStore(backend, &persist.StoreOptions{Logger: log.With("component", "history")}))
 	var stations []*aimdb.DB
 	for n := 1; n <= cfg.stations; n++ {
 		sd, err := mesh.StationDialer(d.brokerURL, n)
@@ -245,7 +260,13 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 
 	// Browsers (over /ws) and AimX clients share the server's connections.
 	// The server and the handler add their own "component" to the log.
-	srv := aimx.NewServer(hub, &aimx.ServerOptions{Name: "aimdb demo", Logger: log, MaxConnections: 64, Contracts: contracts.All})
+	srv := aimx.NewServer(hub, &aimx.ServerOptions{Name: "aimdb demo", Logger: log, MaxConnections: 64,
+		Contracts: contracts.All, Query: aimx.History(backend)})
+	d.wg.Go(func() {
+		<-ctx.Done()
+		dbs.Wait()
+		backend.Close() // after the hub's writer committed what it held
+	})
 	for _, l := range aimxLns {
 		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
 	}
@@ -266,6 +287,12 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		return nil
 	})
 	runDB(hub)
+	// The hub restores its history before it starts: once started, it
+	// answers reads of every station it remembers.
+	select {
+	case <-hub.Started():
+	case <-hub.Done():
+	}
 	for _, db := range stations {
 		runDB(db)
 	}
@@ -311,6 +338,7 @@ func (d *demo) banner(w io.Writer) {
   stations        %d, in slots 1..%d, a reading every %v, %s payloads
   hub             families station.{id}.{temperature,humidity,dew_point}: 3 records per station,
                   created on its first reading (any id 0..%d, up to %d stations)
+  history         %s
   AimX            %s (read-only)
   dashboard       %s
   AimX WebSocket  %s
@@ -320,11 +348,12 @@ Next:
   open %s
   aimdb%s record list
   aimdb%s watch 'station.*.dew_point'
+  aimdb%s record query station.1.dew_point --since 10m --limit 100
   (from a checkout: go run ./cmd/aimdb …)
 
 Ctrl-C stops the demo.
 `, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, wireName(d.cfg.codec), contracts.MaxSlot, mesh.DefaultMaxStations,
-		strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.httpURL, d.connectFlag(), d.connectFlag())
+		d.history, strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.httpURL, d.connectFlag(), d.connectFlag(), d.connectFlag())
 }
 
 // connectFlag is the --connect the next commands need, or nothing when

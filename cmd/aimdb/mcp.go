@@ -184,7 +184,7 @@ func (b *mcpBackend) server() *mcp.Server {
 		Description: "The record dependency graph: nodes (records with origin, inputs, buffer, taps, inbound and outbound links), edges and a topological order; `view` nodes, edges or topo_order returns one of them. `format` dot, mermaid or tree adds a rendering in `text`."},
 		b.graph)
 	mcp.AddTool(s, &mcp.Tool{Name: "query_history", Annotations: ro,
-		Description: "Query stored values of the records matching a pattern, oldest first. `since`/`until`: RFC 3339, Unix milliseconds, or a duration before now ('15m'). `limit` is per record. Needs a DB with persistence."},
+		Description: "Query stored values of the records matching a pattern, oldest first. `since`/`until`: RFC 3339, Unix milliseconds, or a duration before now ('15m'). `limit` is per record (the oldest since `since`, or with order desc the newest); `bucket` ('1m') downsamples. Needs a DB with persistence."},
 		b.queryHistory)
 	mcp.AddTool(s, &mcp.Tool{Name: "health", Annotations: ro,
 		Description: "A health and bottleneck summary from the metadata, sampled twice `interval_ms` apart: stale records (silent, by an unchanged produced count or the age of a `timestamp` field, for 10 times their own mean interval between values and at least 1 s; mailboxes and passive records are sporadic and never stale), dropped values and lagging readers, slow taps and transforms, failing stages, disconnected links and decode errors."},
@@ -481,6 +481,8 @@ type historyIn struct {
 	Since   string `json:"since,omitempty" jsonschema:"oldest time: RFC 3339, Unix milliseconds or a duration before now like 15m"`
 	Until   string `json:"until,omitempty" jsonschema:"newest time, in the forms of since"`
 	Limit   uint64 `json:"limit,omitempty" jsonschema:"values per record; the server's default when 0"`
+	Order   string `json:"order,omitempty" jsonschema:"asc (oldest first, the default) or desc (newest first); with limit, desc selects the newest"`
+	Bucket  string `json:"bucket,omitempty" jsonschema:"downsample to the newest value of each record per bucket of this duration, like 1m"`
 }
 
 type historyRow struct {
@@ -511,6 +513,20 @@ func (b *mcpBackend) queryHistory(ctx context.Context, _ *mcp.CallToolRequest, i
 	}
 	if in.Limit > 0 {
 		q.Limit = &in.Limit
+	}
+	switch in.Order {
+	case "", "asc", "desc":
+		q.Order = in.Order
+	default:
+		return nil, out, fmt.Errorf("order %q: want asc or desc", in.Order)
+	}
+	if in.Bucket != "" {
+		d, err := time.ParseDuration(in.Bucket)
+		if err != nil || d < time.Millisecond {
+			return nil, out, fmt.Errorf("bucket %q: want a duration of at least 1ms, like 1m", in.Bucket)
+		}
+		ms := uint64(d.Milliseconds())
+		q.Bucket = &ms
 	}
 	err = b.call(ctx, func(ctx context.Context, c *aimx.Client) error {
 		res, err := c.Query(ctx, q)

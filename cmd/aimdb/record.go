@@ -361,14 +361,17 @@ func (a *app) printCompact(v json.RawMessage) error {
 }
 
 func newRecordQueryCmd(a *app) *cobra.Command {
-	var since, until string
+	var since, until, order string
 	var limit uint64
+	var bucket time.Duration
 	cmd := &cobra.Command{
 		Use:   "query PATTERN",
 		Short: "Query the stored history of the records matching a pattern",
 		Long: `Query stored values (record.query) of the records matching PATTERN ("*" one
 segment, "#" any number). --since and --until take an RFC 3339 time, Unix
-milliseconds, or a duration before now ("15m"). --limit is per record.
+milliseconds, or a duration before now ("15m"). --limit is per record:
+the oldest values since --since, or with --order desc the newest.
+--bucket downsamples to the newest value of each record per bucket.
 The server answers only when it has persistence configured.`,
 		Args: args("PATTERN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -386,6 +389,19 @@ The server answers only when it has persistence configured.`,
 			}
 			if limit > 0 {
 				q.Limit = &limit
+			}
+			switch order {
+			case "asc", "desc":
+				q.Order = order
+			default:
+				return usagef("--order %q: want asc or desc", order)
+			}
+			if bucket < 0 || bucket > 0 && bucket < time.Millisecond {
+				return usagef("--bucket %v: want a duration of at least 1ms", bucket)
+			}
+			if bucket > 0 {
+				ms := uint64(bucket.Milliseconds())
+				q.Bucket = &ms
 			}
 			return a.withClient(cmd, func(ctx context.Context, c *aimx.Client) error {
 				res, err := c.Query(ctx, q)
@@ -410,6 +426,8 @@ The server answers only when it has persistence configured.`,
 	cmd.Flags().StringVar(&since, "since", "", "oldest time: RFC 3339, Unix ms, or a duration before now")
 	cmd.Flags().StringVar(&until, "until", "", "newest time: RFC 3339, Unix ms, or a duration before now")
 	cmd.Flags().Uint64Var(&limit, "limit", 0, "values per record (0: the server's default)")
+	cmd.Flags().StringVar(&order, "order", "asc", "asc (oldest first) or desc (newest first)")
+	cmd.Flags().DurationVar(&bucket, "bucket", 0, "downsample: the newest value of each record per bucket of this length")
 	return cmd
 }
 

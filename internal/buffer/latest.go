@@ -12,6 +12,7 @@ type Latest[T any] struct {
 	mu       sync.Mutex
 	value    T
 	version  uint64 // number of pushes; 0 means never written
+	restored bool   // value was given to Restore and not pushed since
 	closed   bool
 	waiting  waiters
 	produced uint64
@@ -30,6 +31,7 @@ func (b *Latest[T]) Push(v T) bool {
 	}
 	b.value = v
 	b.version++
+	b.restored = false
 	b.produced++
 	b.waiting.wakeAll()
 	b.mu.Unlock()
@@ -40,6 +42,34 @@ func (b *Latest[T]) Push(v T) bool {
 // value, if there is one.
 func (b *Latest[T]) Subscribe() Reader[T] {
 	return &latestReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting)}
+}
+
+// Restore stores v in a buffer that was never pushed to, as a value
+// restored from history: Peek and readers from Subscribe see it; readers
+// from SubscribeSkipRestored do not. It reports whether it stored v. It
+// counts in no counter.
+func (b *Latest[T]) Restore(v T) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.version != 0 {
+		return false
+	}
+	b.value, b.restored = v, true
+	b.version++
+	b.waiting.wakeAll()
+	return true
+}
+
+// SubscribeSkipRestored returns a reader that does not receive a
+// restored value (see Restore), only values pushed.
+func (b *Latest[T]) SubscribeSkipRestored() Reader[T] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := &latestReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting)}
+	if b.restored {
+		r.seen = b.version
+	}
+	return r
 }
 
 // Peek implements Buffer.

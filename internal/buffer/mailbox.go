@@ -19,6 +19,7 @@ type Mailbox[T any] struct {
 	consumed uint64
 	version  uint64 // pushes ever; observers compare it
 	last     T      // the value of the last push, taken or not, for observers
+	restored bool   // the slot holds a value given to Restore, not pushed since
 }
 
 // NewMailbox returns an empty mailbox.
@@ -33,6 +34,7 @@ func (b *Mailbox[T]) Push(v T) bool {
 	}
 	b.slot = v
 	b.full = true
+	b.restored = false
 	b.produced++
 	b.version++
 	b.last = v
@@ -44,6 +46,28 @@ func (b *Mailbox[T]) Push(v T) bool {
 // Subscribe implements Buffer.
 func (b *Mailbox[T]) Subscribe() Reader[T] {
 	return &mailboxReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting)}
+}
+
+// Restore puts v in the empty slot of a mailbox that was never pushed
+// to, as a value restored from history: Peek, observers and readers from
+// Subscribe see it; readers from SubscribeSkipRestored do not take it. It
+// reports whether it stored v. It counts in no counter.
+func (b *Mailbox[T]) Restore(v T) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.version != 0 {
+		return false
+	}
+	b.slot, b.full, b.restored, b.last = v, true, true, v
+	b.version++
+	b.waiting.wakeAll()
+	return true
+}
+
+// SubscribeSkipRestored returns a reader that does not take a restored
+// value (see Restore): it takes values pushed, as Subscribe's does.
+func (b *Mailbox[T]) SubscribeSkipRestored() Reader[T] {
+	return &mailboxReader[T]{b: b, readerCore: newReaderCore(&b.mu, &b.waiting), skipRestored: true}
 }
 
 // Observe returns a reader that sees every push without taking it: the
@@ -100,7 +124,8 @@ func (b *Mailbox[T]) Kind() Kind { return KindMailbox }
 
 type mailboxReader[T any] struct {
 	readerCore
-	b *Mailbox[T]
+	b            *Mailbox[T]
+	skipRestored bool
 }
 
 func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
@@ -109,7 +134,7 @@ func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
 	switch {
 	case r.w.closed:
 		return zero, 0, ErrClosed
-	case b.full:
+	case b.full && !(r.skipRestored && b.restored):
 		v := b.slot
 		b.slot = zero // do not keep a taken value alive
 		b.full = false
@@ -129,7 +154,7 @@ func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	// The common case inline; the generic loop handles the rest.
 	b := r.b
 	b.mu.Lock()
-	if !r.w.closed && b.full {
+	if !r.w.closed && b.full && !(r.skipRestored && b.restored) {
 		v := b.slot
 		var zero T
 		b.slot = zero
@@ -145,7 +170,7 @@ func (r *mailboxReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 func (r *mailboxReader[T]) Pending() bool {
 	r.b.mu.Lock()
 	defer r.b.mu.Unlock()
-	return !r.w.closed && r.b.full
+	return !r.w.closed && r.b.full && !(r.skipRestored && r.b.restored)
 }
 
 type mailboxObserver[T any] struct {

@@ -46,9 +46,22 @@ var Tools = map[string]Tool{
 	"knxtool":         {Name: "knxtool", Env: "AIMDB_KNXTOOL", Install: "apt-get install knxd-tools"},
 	"nats-server":     {Name: "nats-server", Env: "AIMDB_NATS_SERVER", Paths: []string{"/usr/sbin/nats-server"}, Install: "apt-get install nats-server"},
 	"postgres":        {Name: "postgres", Env: "AIMDB_POSTGRES", Install: "apt-get install postgresql"},
+	"initdb":          {Name: "initdb", Env: "AIMDB_INITDB", Paths: pgPaths("initdb"), Install: "apt-get install postgresql"},
+	"pg_ctl":          {Name: "pg_ctl", Env: "AIMDB_PG_CTL", Paths: pgPaths("pg_ctl"), Install: "apt-get install postgresql"},
+	"runuser":         {Name: "runuser", Env: "AIMDB_RUNUSER", Paths: []string{"/usr/sbin/runuser", "/sbin/runuser"}, Install: "apt-get install util-linux"},
 	"mosquitto_pub":   {Name: "mosquitto_pub", Env: "AIMDB_MOSQUITTO_PUB", Install: "apt-get install mosquitto-clients"},
 	"tinygo":          {Name: "tinygo", Env: "AIMDB_TINYGO", Install: "bash ci/tinygo/install-tinygo.sh"},
 	"qemu-system-arm": {Name: "qemu-system-arm", Env: "AIMDB_QEMU_SYSTEM_ARM", Install: "apt-get install qemu-system-arm"},
+}
+
+// pgPaths returns where Debian installs a PostgreSQL server program, for
+// the versions Debian ships.
+func pgPaths(name string) []string {
+	var ps []string
+	for v := 18; v >= 13; v-- {
+		ps = append(ps, fmt.Sprintf("/usr/lib/postgresql/%d/bin/%s", v, name))
+	}
+	return ps
 }
 
 // Strict reports whether a missing tool fails tests (AIMDB_TEST_STRICT=1).
