@@ -100,36 +100,43 @@ func (db *DB) Clock() Clock { return db.opts.Clock }
 // report every mistake at once. Even then it returns a non-nil handle,
 // so configuration can continue and the remaining mistakes be found.
 func Register[T any](db *DB, key Key[T], buf Buffer) (*Record[T], error) {
+	typ := reflect.TypeFor[T]()
+	r, err := db.register(key.name, typ, buf, func() recordCore { return newRecord[T](db, key.name, typ, buf) })
+	return r.(*Record[T]), err
+}
+
+// register is Register without its type parameter (one copy of this code
+// instead of one per record type: flash counts on a microcontroller).
+// newRec makes a new handle; the one returned has the type typ.
+func (db *DB) register(key string, typ reflect.Type, buf Buffer, newRec func() recordCore) (recordCore, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	typ := reflect.TypeFor[T]()
 	if db.state != configuring {
-		return newRecord[T](db, key.name, typ, buf), fmt.Errorf("register %q: %w", key.name, ErrStarted)
+		return newRec(), fmt.Errorf("register %q: %w", key, ErrStarted)
 	}
-	fail := func(r *Record[T], msg string, sentinel ...error) (*Record[T], error) {
-		ce := &ConfigError{Key: key.name, Message: msg}
+	fail := func(r recordCore, msg string, sentinel ...error) (recordCore, error) {
+		ce := &ConfigError{Key: key, Message: msg}
 		if len(sentinel) > 0 {
 			ce.Err = sentinel[0]
 		}
 		db.mistakes = append(db.mistakes, ce)
 		return r, ce
 	}
-	if err := ValidateKey(key.name); err != nil {
-		return fail(newRecord[T](db, key.name, typ, buf), err.Error())
+	if err := ValidateKey(key); err != nil {
+		return fail(newRec(), err.Error())
 	}
-	if old, ok := db.index[key.name]; ok {
+	if old, ok := db.index[key]; ok {
 		ob := old.base()
 		if ob.typ != typ {
-			return fail(newRecord[T](db, key.name, typ, buf),
+			return fail(newRec(),
 				fmt.Sprintf("key already registered with a different type: registered as %s, now %s", ob.typ, typ), ErrTypeMismatch)
 		}
-		r := old.(*Record[T])
 		if ob.cfg != buf {
-			return fail(r, fmt.Sprintf("registered twice with different buffers: %s and %s", ob.cfg, buf))
+			return fail(old, fmt.Sprintf("registered twice with different buffers: %s and %s", ob.cfg, buf))
 		}
-		return r, nil
+		return old, nil
 	}
-	r := newRecord[T](db, key.name, typ, buf)
+	r := newRec()
 	db.addLocked(r)
 	if p := buf.problem(); p != "" {
 		return fail(r, p)

@@ -52,6 +52,9 @@ type PersistMetadata struct {
 	LastError string `json:"last_error,omitempty"` // the store's last error
 }
 
+// noPersistence is the mistake Persist reports on a bare-metal target.
+const noPersistence = ".Persist(): persistence is not available on bare-metal targets"
+
 // Persist attaches p to the record (see Persister). A record has at most
 // one persister. Run reports a second one as a configuration mistake.
 func (r *Record[T]) Persist(p Persister[T]) {
@@ -61,6 +64,9 @@ func (r *Record[T]) Persist(p Persister[T]) {
 		return
 	}
 	switch {
+	case !persistence:
+		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: noPersistence})
+		return
 	case p == nil:
 		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: ".Persist() given a nil persister"})
 		return
@@ -77,7 +83,7 @@ func (r *Record[T]) Persist(p Persister[T]) {
 // stages go in after their subscriptions were taken (late is true), the
 // others before.
 func (r *Record[T]) restore(ctx context.Context, late bool) {
-	if r.keeper == nil || r.buf == nil {
+	if !persistence || r.keeper == nil || r.buf == nil {
 		return
 	}
 	if !late {
@@ -149,6 +155,9 @@ func (f *Family[T]) Persist(p FamilyPersister[T]) {
 		return
 	}
 	switch {
+	case !persistence:
+		f.db.mistakes = append(f.db.mistakes, &ConfigError{Key: f.key, Message: noPersistence})
+		return
 	case p == nil:
 		f.db.mistakes = append(f.db.mistakes, &ConfigError{Key: f.key, Message: ".Persist() given a nil persister"})
 		return
@@ -162,7 +171,7 @@ func (f *Family[T]) Persist(p FamilyPersister[T]) {
 
 // restore creates the instances with stored values and restores them.
 func (f *Family[T]) restore(ctx context.Context, late bool) {
-	if f.keeper == nil || f.fs.tmpl == nil {
+	if !persistence || f.keeper == nil || f.fs.tmpl == nil {
 		return
 	}
 	if late {

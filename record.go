@@ -234,7 +234,7 @@ func (r *Record[T]) Subscribe() (*Subscription[T], error) {
 // subscribeStage returns a subscription owned by a stage: Close on it is
 // a no-op, and it is profiled into prof when prof is not nil.
 func (r *Record[T]) subscribeStage(rs *runState, prof *stage) *Subscription[T] {
-	s := &Subscription[T]{rec: r, r: r.stageReader(), owned: true, prof: prof, busy: &rs.busy}
+	s := &Subscription[T]{rec: r, r: r.stageReader(), owned: true, subProfile: subProfile{prof: prof}, busy: &rs.busy}
 	rs.pending = append(rs.pending, s.r.Pending)
 	return s
 }
@@ -242,7 +242,7 @@ func (r *Record[T]) subscribeStage(rs *runState, prof *stage) *Subscription[T] {
 // stageReader returns a reader for a stage: one that skips a restored
 // value unless the persister gives restored values to stages.
 func (r *Record[T]) stageReader() buffer.Reader[T] {
-	if sk, ok := r.buf.(interface{ SubscribeSkipRestored() buffer.Reader[T] }); ok && r.skipRestored {
+	if sk, ok := r.buf.(interface{ SubscribeSkipRestored() buffer.Reader[T] }); ok && persistence && r.skipRestored {
 		return sk.SubscribeSkipRestored()
 	}
 	return r.buf.Subscribe()

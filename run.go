@@ -115,6 +115,9 @@ func newRunState(db *DB, ctx context.Context) *runState {
 
 // startServices starts the distinct services of the records' persisters.
 func (rs *runState) startServices(order []recordCore) {
+	if !persistence {
+		return
+	}
 	seen := map[Service]bool{}
 	for _, c := range order {
 		svc := c.base().service

@@ -19,9 +19,7 @@ type Subscription[T any] struct {
 	rec   *Record[T]
 	r     buffer.Reader[T]
 	owned bool
-	prof  *stage
-	last  int64 // nanotime the previous value was handed out, for profiling
-	lastN int64 // values handed out then (RecvBatch: more than one)
+	subProfile
 	// lagged holds a lag found during a batch, reported by the next call.
 	lagged uint64
 	log    *slog.Logger
@@ -175,7 +173,15 @@ func (s *Subscription[T]) Logger() *slog.Logger {
 }
 
 // profile records, for a tap, the time spent on the previous value.
-func (s *Subscription[T]) profile() {
+// subProfile times a stage's work between receives. It has no type
+// parameter so that its code exists once, not once per record type.
+type subProfile struct {
+	prof  *stage
+	last  int64 // nanotime the previous value was handed out, for profiling
+	lastN int64 // values handed out then (RecvBatch: more than one)
+}
+
+func (s *subProfile) profile() {
 	if s.last != 0 {
 		d := nanotime() - s.last
 		if s.lastN > 1 {
@@ -188,13 +194,18 @@ func (s *Subscription[T]) profile() {
 }
 
 func (s *Subscription[T]) result(v T, missed uint64, err error) (T, error) {
+	return v, recvError(s.rec.key, missed, err)
+}
+
+// recvError turns a buffer's receive error into the package's.
+func recvError(key string, missed uint64, err error) error {
 	switch err {
 	case buffer.ErrLagged:
-		return v, &LagError{Key: s.rec.key, Missed: missed}
+		return &LagError{Key: key, Missed: missed}
 	case buffer.ErrClosed:
-		return v, fmt.Errorf("record %q: %w", s.rec.key, ErrClosed)
+		return fmt.Errorf("record %q: %w", key, ErrClosed)
 	case buffer.ErrEmpty:
-		return v, ErrEmpty
+		return ErrEmpty
 	}
-	return v, err
+	return err
 }
