@@ -223,7 +223,19 @@ toplevel() {
 # contiguous heap, so one boot for a whole package can run out of a 64 KB
 # chip's RAM where one boot per top-level test does not. (TinyGo matches
 # -run and -skip as substrings, so a test whose name another contains is
-# run with -skip for that one.)
+# run with -skip for that one.) Each test runs in a goroutine, with the
+# stack mcustack gives its package.
+# mcustack PKG is the goroutine stack size for PKG's tests on the chip:
+# the target's 2 KB, except where a test formats errors with fmt, which
+# needs about 3 KB under TinyGo (4 KB for every goroutine would run the
+# buffer conformance tests, which start many, out of RAM).
+mcustack() {
+	case $1 in
+	./contract) say 4KB ;;
+	*) say 2KB ;;
+	esac
+}
+
 mcutest() {
 	local name=$1 target=$2 pkgs=$3 log="$WORK/$1.log" rc=0 pkg n m tests
 	: >"$log"
@@ -248,7 +260,7 @@ mcutest() {
 				for m in "${sup[@]}"; do covered[$m]=1; done
 			fi
 			# TinyGo has no test timeout; a deadlock would hang forever.
-			timeout 600 tinygo test -v -target="$target" "${flags[@]}" "$pkg" >"$WORK/boot.log" 2>&1 || rc=1
+			timeout 600 tinygo test -v -target="$target" -stack-size="$(mcustack "$pkg")" "${flags[@]}" "$pkg" >"$WORK/boot.log" 2>&1 || rc=1
 			# Name the boot in the package's result line.
 			sed -E "s/^(ok|FAIL)([[:space:]]+[^[:space:]]+)/\1\2:$n/" "$WORK/boot.log" >>"$log"
 		done

@@ -1,3 +1,8 @@
+//go:build !js && !wasip1
+
+// These tests listen on loopback TCP (NATS) and Unix sockets (AimX), which
+// js/wasm and wasip1 do not have. The other targets run them.
+
 package main
 
 import (
