@@ -436,6 +436,20 @@ type famReader[T any] struct {
 	// target is free for the subscription's owner: a derived family's
 	// stage keeps the output instance here.
 	target any
+	// through is r's Position once the values before it were handled (an
+	// outbound link's: queued or failed; see DB.Flush).
+	through atomic.Uint64
+}
+
+// marks appends, for every instance, how far s's reader got and the
+// instance's buffer Version (see DB.Flush).
+func (s *famSub[T]) marks(dst []flushMark) []flushMark {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for fr := range s.readers {
+		dst = append(dst, flushMark{&fr.through, fr.rec.buf.Version()})
+	}
+	return dst
 }
 
 // add adds a reader of r. Called with the family's lock held.
@@ -446,6 +460,9 @@ func (s *famSub[T]) add(r *Record[T]) {
 		return
 	}
 	fr := &famReader[T]{s: s, rec: r, r: r.stageReader()}
+	if receipts {
+		fr.through.Store(fr.r.Position())
+	}
 	fr.m = s.fi.add(fr)
 	fr.r.SetNotify(fr.m.notify)
 	s.readers[fr] = struct{}{}

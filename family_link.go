@@ -248,15 +248,26 @@ func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 			if err != nil {
 				view.encodeErrors.Add(1)
 				fr.rec.logger().Warn("aimdb: value failed to encode; not published", "link", view.display, "err", err)
-				return
+				m.failed(1)
+			} else {
+				msg.l, msg.topic = view, view.topic
+				enc.push(ctx, m, msg)
 			}
-			msg.l, msg.topic = view, view.topic
-			enc.push(ctx, m, msg)
+			if receipts {
+				fr.through.Store(fr.r.Position())
+			}
 		}, true)
 		sub.onLag = func(fr *famReader[T], missed uint64) {
 			view := fr.rec.linksOut[idx]
 			view.dropped.Add(missed)
 			fr.rec.logger().Warn("aimdb: outbound link lagged, values not published", "link", view.display, "missed", missed)
+			m.failed(missed)
+			if receipts {
+				fr.through.Store(fr.r.Position())
+			}
+		}
+		if receipts {
+			rs.marks = append(rs.marks, sub.marks)
 		}
 		m.addPump()
 		rs.queue(func() {

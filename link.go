@@ -117,6 +117,10 @@ type link struct {
 
 	mgr atomic.Pointer[linkManager] // set while running, for state
 
+	// through is the outbound pump's reader Position once the values
+	// before it are queued or failed (see DB.Flush).
+	through atomic.Uint64
+
 	// Family links: tmpl is the URL's topic template; a view is the link
 	// as one instance sees it (its own counters, its concrete topic), and
 	// parent the family's link it views.
@@ -207,6 +211,12 @@ func (r *Record[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 	}
 	l.prepare = func(rs *runState, m *linkManager) {
 		sub := r.subscribeStage(rs, nil)
+		if receipts {
+			l.through.Store(sub.r.Position())
+			rs.marks = append(rs.marks, func(dst []flushMark) []flushMark {
+				return append(dst, flushMark{&l.through, r.buf.Version()})
+			})
+		}
 		m.addPump()
 		rs.queue(func() {
 			rs.goConsumer(func() {
@@ -227,6 +237,10 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 			if lag, ok := err.(*LagError); ok {
 				l.dropped.Add(lag.Missed)
 				l.rec.logger().Warn("aimdb: outbound link lagged, values not published", "link", l.display, "missed", lag.Missed)
+				m.failed(lag.Missed)
+				if receipts {
+					l.through.Store(sub.r.Position())
+				}
 				continue
 			}
 			return
@@ -235,14 +249,18 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 		if err != nil {
 			l.encodeErrors.Add(1)
 			l.warn(l.rec.logger(), "aimdb: value failed to encode; not published", "link", l.display, "err", err)
-			continue
+			m.failed(1)
+		} else {
+			msg.l, msg.topic = l, l.conn.Topic
+			if topicFn != nil {
+				msg.topic = topicFn(v)
+			}
+			if !enc.push(ctx, m, msg) {
+				return
+			}
 		}
-		msg.l, msg.topic = l, l.conn.Topic
-		if topicFn != nil {
-			msg.topic = topicFn(v)
-		}
-		if !enc.push(ctx, m, msg) {
-			return
+		if receipts {
+			l.through.Store(sub.r.Position())
 		}
 	}
 }

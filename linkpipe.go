@@ -150,9 +150,11 @@ func (p *pipe) ack(ctx context.Context, m *linkManager, sess connector.Session, 
 	switch {
 	case a.err == nil:
 		msg.l.published.Add(1)
+		msg.ep.finish(true)
 		m.recycle(msg)
 	case ctx.Err() != nil:
 		msg.l.dropped.Add(1)
+		msg.ep.finish(false)
 		m.recycle(msg)
 	case errors.Is(a.err, connector.ErrNotConnected) || closed(sess.Done()):
 		m.setErr(a.err)
@@ -160,6 +162,7 @@ func (p *pipe) ack(ctx context.Context, m *linkManager, sess connector.Session, 
 		return sessionLost
 	default:
 		msg.l.publishErrs.Add(1)
+		msg.ep.finish(false)
 		m.recycle(msg)
 		msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", a.err)
 	}
@@ -195,6 +198,7 @@ func (m *linkManager) settle(ctx context.Context, sess connector.Session, p *pip
 		*sl = pipeSlot{}
 		if ctx.Err() != nil {
 			msg.l.dropped.Add(1)
+			msg.ep.finish(false)
 			m.recycle(msg)
 		} else {
 			m.requeue(msg)

@@ -36,7 +36,8 @@ type outMsg struct {
 	l       *link
 	topic   string
 	payload []byte
-	pooled  bool // payload is the manager's buffer (AppendEncoder): reused once the message is done
+	pooled  bool        // payload is the manager's buffer (AppendEncoder): reused once the message is done
+	ep      *flushEpoch // the epoch it was queued in, told when the message is done
 }
 
 // maxPooledPayload is the capacity above which a payload buffer is left
@@ -70,6 +71,7 @@ type linkManager struct {
 	space chan struct{} // closed when a slot frees up; nil when nobody waits
 	items chan struct{} // wakes the publisher
 	bufs  [][]byte      // payload buffers of finished messages, for the next AppendEncode
+	cur   *flushEpoch   // the epoch messages are queued in now (see DB.Flush)
 }
 
 func newLinkManager(db *DB, rs *runState, scheme string) *linkManager {
@@ -81,6 +83,7 @@ func newLinkManager(db *DB, rs *runState, scheme string) *linkManager {
 		q:      make([]outMsg, db.opts.LinkQueueSize),
 		pumps:  1,
 		items:  make(chan struct{}, 1),
+		cur:    &flushEpoch{},
 	}
 	m.quitCtx, m.quit = context.WithCancel(rs.stageCtx)
 	return m
@@ -133,6 +136,9 @@ func (m *linkManager) push(ctx context.Context, msg outMsg) (spare []byte, ok bo
 	for m.n == len(m.q) || m.state.Load() == stStopped {
 		if m.state.Load() == stStopped {
 			// The manager gave up at the shutdown timeout.
+			if receipts {
+				m.cur.fail(1)
+			}
 			m.mu.Unlock()
 			msg.l.dropped.Add(1)
 			return nil, false
@@ -140,6 +146,7 @@ func (m *linkManager) push(ctx context.Context, msg outMsg) (spare []byte, ok bo
 		if m.state.Load() != stConnected {
 			old := m.popLocked()
 			old.l.dropped.Add(1)
+			old.ep.finish(false)
 			m.recycleLocked(old)
 			break
 		}
@@ -152,9 +159,14 @@ func (m *linkManager) push(ctx context.Context, msg outMsg) (spare []byte, ok bo
 		case <-ch:
 		case <-ctx.Done():
 			msg.l.dropped.Add(1)
+			m.failed(1)
 			return nil, false
 		}
 		m.mu.Lock()
+	}
+	if receipts {
+		msg.ep = m.cur
+		m.cur.queued()
 	}
 	m.q[(m.head+m.n)%len(m.q)] = msg
 	m.n++
@@ -169,6 +181,28 @@ func (m *linkManager) push(ctx context.Context, msg outMsg) (spare []byte, ok bo
 	default:
 	}
 	return spare, true
+}
+
+// failed counts n values of the current epoch that were not delivered and
+// never queued (they failed to encode, a lagging pump missed them, or
+// the queue was shut).
+func (m *linkManager) failed(n uint64) {
+	if !receipts {
+		return
+	}
+	m.mu.Lock()
+	m.cur.fail(n)
+	m.mu.Unlock()
+}
+
+// seal starts a new epoch and returns the one it ends (see DB.Flush).
+func (m *linkManager) seal() *flushEpoch {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.cur
+	m.cur = &flushEpoch{}
+	m.cur.follow(e)
+	return e
 }
 
 // recycleLocked keeps the payload buffer of a message that is done (sent,
@@ -204,6 +238,7 @@ func (m *linkManager) requeue(msg outMsg) {
 	defer m.mu.Unlock()
 	if m.n == len(m.q) {
 		msg.l.dropped.Add(1)
+		msg.ep.finish(false)
 		m.recycleLocked(msg)
 		return
 	}
@@ -379,11 +414,13 @@ func (m *linkManager) serve(ctx context.Context, sess connector.Session, win *pi
 func (m *linkManager) outcome(ctx context.Context, sess connector.Session, msg outMsg, err error) nextStatus {
 	if err == nil {
 		msg.l.published.Add(1)
+		msg.ep.finish(true)
 		m.recycle(msg)
 		return gotMsg
 	}
 	if ctx.Err() != nil {
 		msg.l.dropped.Add(1)
+		msg.ep.finish(false)
 		m.recycle(msg)
 		return allDone
 	}
@@ -393,6 +430,7 @@ func (m *linkManager) outcome(ctx context.Context, sess connector.Session, msg o
 		return sessionLost
 	}
 	msg.l.publishErrs.Add(1)
+	msg.ep.finish(false)
 	m.recycle(msg)
 	msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
 	return gotMsg
@@ -405,7 +443,9 @@ func (m *linkManager) stop() {
 	m.state.Store(stStopped)
 	left := m.n
 	for m.n > 0 {
-		m.popLocked().l.dropped.Add(1)
+		msg := m.popLocked()
+		msg.l.dropped.Add(1)
+		msg.ep.finish(false)
 	}
 	m.bufs = nil
 	m.mu.Unlock()

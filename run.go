@@ -94,9 +94,10 @@ type runState struct {
 
 	wg      sync.WaitGroup
 	queued  []func()
-	busy    atomic.Int64            // consumer stages not waiting for a value (see DB.WaitIdle)
-	pending []func() bool           // the stages' readers: a value waits for them
-	links   map[string]*linkManager // by scheme
+	busy    atomic.Int64                    // consumer stages not waiting for a value (see DB.WaitIdle)
+	pending []func() bool                   // the stages' readers: a value waits for them
+	links   map[string]*linkManager         // by scheme
+	marks   []func([]flushMark) []flushMark // the outbound pumps' progress (see DB.Flush)
 
 	stopServices chan struct{} // closed once every record was closed at shutdown
 
@@ -175,6 +176,22 @@ func (rs *runState) shutdown(order []recordCore) {
 	close(rs.stopServices)
 	rs.wg.Wait()
 	rs.cancelStages()
+	if receipts {
+		rs.reportUndelivered()
+	}
+}
+
+// reportUndelivered logs, per connector, how many values queued since
+// the last DB.Flush were not delivered: refused, failed to encode, or
+// dropped (from a full queue while disconnected, or at the shutdown
+// timeout). Each link's metadata counts them too.
+func (rs *runState) reportUndelivered() {
+	for scheme, m := range rs.links {
+		if _, pending, failed := m.seal().settle(); pending+failed > 0 {
+			rs.db.opts.Logger.Warn("aimdb: shutdown: values not delivered since the last Flush",
+				"connector", scheme, "count", pending+failed)
+		}
+	}
 }
 
 // goStage runs a stage in a goroutine owned by rs, applying the failure

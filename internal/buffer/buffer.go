@@ -69,6 +69,9 @@ type Buffer[T any] interface {
 	ResetStats()
 	// Kind reports the buffer type.
 	Kind() Kind
+	// Version returns the number of values pushed (or restored) ever: a
+	// reader whose Position reached it has accounted for every one.
+	Version() uint64
 }
 
 // A Reader receives values from a buffer.
@@ -95,6 +98,11 @@ type Reader[T any] interface {
 	// Pending reports whether a receive would return a value now. It is
 	// safe to call from any goroutine; the answer may be stale at once.
 	Pending() bool
+	// Position returns the buffer Version up to which the reader has
+	// accounted for every value: received it, been told it missed it
+	// (ErrLagged), or seen it collapse into a newer one (SingleLatest,
+	// Mailbox). Call it from the reader's goroutine.
+	Position() uint64
 }
 
 // New returns a buffer of the given kind. Capacity is used by rings only

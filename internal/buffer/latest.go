@@ -108,6 +108,13 @@ func (b *Latest[T]) ResetStats() {
 // Kind implements Buffer.
 func (b *Latest[T]) Kind() Kind { return KindLatest }
 
+// Version implements Buffer.
+func (b *Latest[T]) Version() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.version
+}
+
 type latestReader[T any] struct {
 	readerCore
 	b    *Latest[T]
@@ -147,6 +154,12 @@ func (r *latestReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	}
 	b.mu.Unlock()
 	return recvLoop[T](ctx, r)
+}
+
+func (r *latestReader[T]) Position() uint64 {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return r.seen
 }
 
 func (r *latestReader[T]) Pending() bool {

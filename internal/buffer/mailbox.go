@@ -122,6 +122,13 @@ func (b *Mailbox[T]) ResetStats() {
 // Kind implements Buffer.
 func (b *Mailbox[T]) Kind() Kind { return KindMailbox }
 
+// Version implements Buffer.
+func (b *Mailbox[T]) Version() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.version
+}
+
 type mailboxReader[T any] struct {
 	readerCore
 	b            *Mailbox[T]
@@ -147,6 +154,18 @@ func (r *mailboxReader[T]) tryLocked() (T, uint64, error) {
 }
 
 func (r *mailboxReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
+
+// Position implements Reader: every push is accounted for but a value
+// still in the slot for this reader to take.
+func (r *mailboxReader[T]) Position() uint64 {
+	b := r.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.full && !(r.skipRestored && b.restored) {
+		return b.version - 1
+	}
+	return b.version
+}
 
 func (r *mailboxReader[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
 
@@ -197,6 +216,12 @@ func (r *mailboxObserver[T]) tryLocked() (T, uint64, error) {
 func (r *mailboxObserver[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *mailboxObserver[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
+
+func (r *mailboxObserver[T]) Position() uint64 {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return r.seen
+}
 
 func (r *mailboxObserver[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)

@@ -191,6 +191,10 @@ func (b *lfRing[T]) ResetStats() {
 // Kind implements Buffer.
 func (b *lfRing[T]) Kind() Kind { return KindRing }
 
+// Version implements Buffer: the positions claimed (a push claims its
+// position before it writes the slot).
+func (b *lfRing[T]) Version() uint64 { return b.head.Load() }
+
 type lfReader[T any] struct {
 	b   *lfRing[T]
 	n   uint64 // the ring's capacity
@@ -301,6 +305,9 @@ func (r *lfReader[T]) tryRecvSlow() (T, uint64, error) {
 
 // SetNotify implements Reader.
 func (r *lfReader[T]) SetNotify(f func()) { r.notifyFn = f }
+
+// Position implements Reader.
+func (r *lfReader[T]) Position() uint64 { return r.seq }
 
 // TryRecvArm implements Reader.
 func (r *lfReader[T]) TryRecvArm() (T, uint64, error) {

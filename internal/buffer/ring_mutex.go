@@ -119,6 +119,13 @@ func (b *MutexRing[T]) ResetStats() {
 // Kind implements Buffer.
 func (b *MutexRing[T]) Kind() Kind { return KindRing }
 
+// Version implements Buffer.
+func (b *MutexRing[T]) Version() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.head
+}
+
 type ringReader[T any] struct {
 	readerCore
 	b   *MutexRing[T]
@@ -153,6 +160,14 @@ func (r *ringReader[T]) tryLocked() (T, uint64, error) {
 func (r *ringReader[T]) TryRecv() (T, uint64, error) { return tryRecv[T](r) }
 
 func (r *ringReader[T]) TryRecvArm() (T, uint64, error) { return tryRecvArm[T](r) }
+
+// Position implements Reader: the sequence number of the next value to
+// read (a lag already moved it past what was overwritten).
+func (r *ringReader[T]) Position() uint64 {
+	r.b.mu.Lock()
+	defer r.b.mu.Unlock()
+	return r.seq
+}
 
 func (r *ringReader[T]) Recv(ctx context.Context) (T, uint64, error) {
 	return recvLoop[T](ctx, r)

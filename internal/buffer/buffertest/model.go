@@ -28,6 +28,17 @@ func check(t *propT, op string, got, want result) {
 	}
 }
 
+// checkPosition compares the buffer's Version and the reader's Position
+// with the model's.
+func checkPosition(t *propT, b buffer.Buffer[int], r buffer.Reader[int], version, position uint64) {
+	if got := b.Version(); got != version {
+		t.Fatalf("Version() = %d; model says %d", got, version)
+	}
+	if got := r.Position(); got != position {
+		t.Fatalf("Position() = %d; model says %d", got, position)
+	}
+}
+
 func checkStats(t *propT, b buffer.Buffer[int], want buffer.Stats) {
 	if got := b.Stats(); got != want {
 		t.Fatalf("Stats() = %+v; model says %+v", got, want)
@@ -82,6 +93,7 @@ func ringModel(t *testing.T, mk func(int) buffer.Buffer[int]) {
 				}
 				check(t, "recv", tryRecv(readers[i]), want)
 				checkStats(t, b, stats)
+				checkPosition(t, b, readers[i], head, cursors[i])
 			},
 		})
 	})
@@ -126,6 +138,7 @@ func latestModel(t *testing.T, mk func() buffer.Buffer[int]) {
 				}
 				check(t, "recv", tryRecv(readers[i]), want)
 				checkStats(t, b, stats)
+				checkPosition(t, b, readers[i], version, seen[i])
 			},
 			"peek": func(t *propT) {
 				v, ok := b.Peek()
@@ -144,6 +157,7 @@ func mailboxModel(t *testing.T, mk func() buffer.Buffer[int]) {
 		var (
 			slot    int
 			full    bool
+			version uint64
 			readers []buffer.Reader[int]
 			stats   = buffer.Stats{Capacity: 1}
 		)
@@ -152,6 +166,7 @@ func mailboxModel(t *testing.T, mk func() buffer.Buffer[int]) {
 				slot = drawInt(t, "v")
 				full = true
 				b.Push(slot)
+				version++
 				stats.Produced++
 				stats.Items = 1
 				checkStats(t, b, stats)
@@ -174,6 +189,13 @@ func mailboxModel(t *testing.T, mk func() buffer.Buffer[int]) {
 				}
 				check(t, "recv", tryRecv(readers[i]), want)
 				checkStats(t, b, stats)
+				// Every push is accounted for by every reader but the one
+				// value in the slot, which any reader may still take.
+				position := version
+				if full {
+					position--
+				}
+				checkPosition(t, b, readers[i], version, position)
 			},
 			"peek": func(t *propT) {
 				v, ok := b.Peek()
