@@ -206,7 +206,8 @@ func TestJetStreamServerRestartedNoLoss(t *testing.T) {
 // TestCoreServerKilledDropsCounted kills Debian's nats-server while
 // values stream over core NATS, which keeps nothing: the values the
 // sender's offline queue could not hold are dropped, and the metadata
-// counts exactly the values that never arrived.
+// counts the values that never arrived: exactly, or one more when the
+// value in flight at the kill reached the receiver anyway.
 func TestCoreServerKilledDropsCounted(t *testing.T) {
 	const n, queue = 3000, 32
 	got, md, _ := serverKilled(t, startBinary(t), "", n, queue)
@@ -219,7 +220,12 @@ func TestCoreServerKilledDropsCounted(t *testing.T) {
 	if md.Dropped == 0 {
 		t.Fatalf("sender dropped nothing (%+v); the test wants the outage to overflow its queue of %d", md, queue)
 	}
-	if uint64(missing) != md.Dropped {
+	// One publish is in flight at a time: the value whose flush the kill
+	// interrupted may have reached the receiver before the server died, and
+	// it is requeued (its outcome is unknown) and may be dropped from the
+	// full queue later. So the metadata may count one drop more than the
+	// values missing, never fewer.
+	if uint64(missing) > md.Dropped || md.Dropped > uint64(missing)+1 {
 		t.Fatalf("%d values never arrived; the sender's metadata counts %d dropped (%+v)", missing, md.Dropped, md)
 	}
 	t.Logf("core NATS, server SIGKILLed mid-stream: %d produced, %d dropped and counted, %d received (%d repeated)",
