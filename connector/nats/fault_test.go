@@ -307,6 +307,14 @@ func TestQueueGroupHubKilled(t *testing.T) {
 		runDB(t, h.db)
 		hubs = append(hubs, h)
 	}
+	// Every hub in the group before the stream starts, or one that joins
+	// late may find the others took it all.
+	for i, h := range hubs {
+		waitFor(t, fmt.Sprintf("hub %d connected", i), func() bool {
+			fams := h.db.Families()
+			return len(fams) == 1 && len(fams[0].Links) == 1 && fams[0].Links[0].Connected
+		})
+	}
 	// A cheap publisher, as the stations are: JetStream publishes from
 	// one connection, each acknowledged by the stream.
 	nc, err := natsgo.Connect(p.URL())

@@ -172,10 +172,24 @@ func (s *session) consume(ctx context.Context, l *connector.Link, p linkParams, 
 		// The consumer of one Dialer: gone an hour after it was last used.
 		cfg.InactiveThreshold = 3600e9
 	}
-	cons, err := s.js.CreateOrUpdateConsumer(ctx, stream, cfg)
+	// A group's consumer that exists (made by another hub of the group)
+	// is shared as it is: updating it would drop the pull requests the
+	// other hubs have waiting, and they would get nothing until those
+	// expire. A Dialer's own consumer takes the configuration of this run.
+	var cons jetstream.Consumer
+	var err error
+	if p.queue == "" {
+		cons, err = s.js.CreateOrUpdateConsumer(ctx, stream, cfg)
+	} else {
+		cons, err = s.js.Consumer(ctx, stream, cfg.Durable)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			cons, err = s.js.CreateConsumer(ctx, stream, cfg)
+		}
+	}
 	if errors.Is(err, jetstream.ErrConsumerExists) || (err != nil && isConfigConflict(err)) {
-		// Another hub of the group created it with, say, another start
-		// policy: share it as it is.
+		// Another hub of the group created it meanwhile, or the last run
+		// made it with, say, another start policy, which an update cannot
+		// change: share it as it is.
 		cons, err = s.js.Consumer(ctx, stream, cfg.Durable)
 	}
 	if err != nil {
