@@ -234,6 +234,8 @@ func (f *Family[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 		l.typeErr = "RouteTopic applies to .LinkFrom() only"
 	case l.cfg.topicFn != nil:
 		l.typeErr = "TopicFrom does not apply to a family link: the URL's captures give each instance its topic"
+	case l.cfg.outbox != nil:
+		l.typeErr = "DurableOutbox applies to a record's .LinkTo(), not a family's"
 	}
 	idx := len(f.linksOut) - 1
 	l.prepare = func(rs *runState, m *linkManager) {

@@ -51,6 +51,7 @@ type linkConfig struct {
 	params  map[string]string
 	topicFn any                       // func(T) string, checked against the record's type
 	route   func(topic string) string // inbound: the key of the record a message goes to
+	outbox  any                       // an Outbox (DurableOutbox)
 	err     string
 }
 
@@ -161,6 +162,12 @@ func (b *recordBase) addLink(raw string, inbound bool, c any, opts []LinkOption)
 			o(&l.cfg)
 		}
 	}
+	switch {
+	case l.cfg.outbox != nil && inbound:
+		l.typeErr = "DurableOutbox applies to .LinkTo() only"
+	case l.cfg.outbox != nil && !persistence:
+		l.typeErr = "DurableOutbox: outboxes are not available on bare-metal targets"
+	}
 	cl, err := connector.ParseLink(raw)
 	if err != nil {
 		l.urlErr = err.Error()
@@ -211,6 +218,7 @@ func (r *Record[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 	}
 	l.prepare = func(rs *runState, m *linkManager) {
 		sub := r.subscribeStage(rs, nil)
+		l.loadOutbox(rs.stageCtx, m)
 		if receipts {
 			l.through.Store(sub.r.Position())
 			rs.marks = append(rs.marks, func(dst []flushMark) []flushMark {
@@ -231,6 +239,7 @@ func (r *Record[T]) LinkTo(url string, c Codec[T], opts ...LinkOption) {
 // record closes (its remaining values are queued first) or ctx ends.
 func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subscription[T], c Codec[T], topicFn func(T) string) {
 	enc := newEncoder(c)
+	ob := l.outbox()
 	for {
 		v, err := sub.Recv(ctx)
 		if err != nil {
@@ -254,6 +263,12 @@ func outboundPump[T any](ctx context.Context, m *linkManager, l *link, sub *Subs
 			msg.l, msg.topic = l, l.conn.Topic
 			if topicFn != nil {
 				msg.topic = topicFn(v)
+			}
+			if ob != nil {
+				if msg.obid, err = ob.Add(ctx, msg.topic, msg.payload); err != nil {
+					msg.obid = 0
+					l.warn(l.rec.logger(), "aimdb: outbox: a message was not stored; it is queued in memory only", "link", l.display, "err", err)
+				}
 			}
 			if !enc.push(ctx, m, msg) {
 				return

@@ -150,11 +150,11 @@ func (p *pipe) ack(ctx context.Context, m *linkManager, sess connector.Session, 
 	switch {
 	case a.err == nil:
 		msg.l.published.Add(1)
-		msg.ep.finish(true)
+		m.finish(msg, true)
 		m.recycle(msg)
 	case ctx.Err() != nil:
 		msg.l.dropped.Add(1)
-		msg.ep.finish(false)
+		abandon(msg)
 		m.recycle(msg)
 	case errors.Is(a.err, connector.ErrNotConnected) || closed(sess.Done()):
 		m.setErr(a.err)
@@ -162,7 +162,7 @@ func (p *pipe) ack(ctx context.Context, m *linkManager, sess connector.Session, 
 		return sessionLost
 	default:
 		msg.l.publishErrs.Add(1)
-		msg.ep.finish(false)
+		m.finish(msg, false)
 		m.recycle(msg)
 		msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", a.err)
 	}
@@ -198,7 +198,7 @@ func (m *linkManager) settle(ctx context.Context, sess connector.Session, p *pip
 		*sl = pipeSlot{}
 		if ctx.Err() != nil {
 			msg.l.dropped.Add(1)
-			msg.ep.finish(false)
+			abandon(msg)
 			m.recycle(msg)
 		} else {
 			m.requeue(msg)

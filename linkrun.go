@@ -38,6 +38,7 @@ type outMsg struct {
 	payload []byte
 	pooled  bool        // payload is the manager's buffer (AppendEncoder): reused once the message is done
 	ep      *flushEpoch // the epoch it was queued in, told when the message is done
+	obid    uint64      // its id in the link's Outbox (DurableOutbox), or 0
 }
 
 // maxPooledPayload is the capacity above which a payload buffer is left
@@ -146,7 +147,7 @@ func (m *linkManager) push(ctx context.Context, msg outMsg) (spare []byte, ok bo
 		if m.state.Load() != stConnected {
 			old := m.popLocked()
 			old.l.dropped.Add(1)
-			old.ep.finish(false)
+			m.finish(old, false)
 			m.recycleLocked(old)
 			break
 		}
@@ -238,7 +239,7 @@ func (m *linkManager) requeue(msg outMsg) {
 	defer m.mu.Unlock()
 	if m.n == len(m.q) {
 		msg.l.dropped.Add(1)
-		msg.ep.finish(false)
+		m.finish(msg, false)
 		m.recycleLocked(msg)
 		return
 	}
@@ -414,13 +415,13 @@ func (m *linkManager) serve(ctx context.Context, sess connector.Session, win *pi
 func (m *linkManager) outcome(ctx context.Context, sess connector.Session, msg outMsg, err error) nextStatus {
 	if err == nil {
 		msg.l.published.Add(1)
-		msg.ep.finish(true)
+		m.finish(msg, true)
 		m.recycle(msg)
 		return gotMsg
 	}
 	if ctx.Err() != nil {
 		msg.l.dropped.Add(1)
-		msg.ep.finish(false)
+		abandon(msg)
 		m.recycle(msg)
 		return allDone
 	}
@@ -430,7 +431,7 @@ func (m *linkManager) outcome(ctx context.Context, sess connector.Session, msg o
 		return sessionLost
 	}
 	msg.l.publishErrs.Add(1)
-	msg.ep.finish(false)
+	m.finish(msg, false)
 	m.recycle(msg)
 	msg.l.warn(msg.l.rec.logger(), "aimdb: publish failed; message dropped", "link", msg.l.display, "topic", msg.topic, "err", err)
 	return gotMsg
@@ -445,7 +446,7 @@ func (m *linkManager) stop() {
 	for m.n > 0 {
 		msg := m.popLocked()
 		msg.l.dropped.Add(1)
-		msg.ep.finish(false)
+		abandon(msg)
 	}
 	m.bufs = nil
 	m.mu.Unlock()

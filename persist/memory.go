@@ -1,11 +1,14 @@
 package persist
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/aimdb-go/aimdb"
 )
 
 // Memory is a Backend that keeps rows in memory: history lives as long
@@ -15,9 +18,11 @@ type Memory struct {
 	rows   map[string][]Row // by key, in insertion order
 	seq    int64
 	closed bool
+	boxes  map[string][]aimdb.OutboxMessage // outboxes by name, oldest first
+	boxSeq int64
 }
 
-var _ Backend = (*Memory)(nil)
+var _ OutboxBackend = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory backend.
 func NewMemory() *Memory { return &Memory{rows: map[string][]Row{}} }
@@ -134,5 +139,51 @@ func (m *Memory) Close() error {
 	defer m.mu.Unlock()
 	m.closed = true
 	m.rows = nil
+	m.boxes = nil
 	return nil
+}
+
+// OutboxAdd implements OutboxBackend.
+func (m *Memory) OutboxAdd(ctx context.Context, name, topic string, payload []byte) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	if m.boxes == nil {
+		m.boxes = map[string][]aimdb.OutboxMessage{}
+	}
+	m.boxSeq++
+	m.boxes[name] = append(m.boxes[name], aimdb.OutboxMessage{ID: uint64(m.boxSeq), Topic: topic, Payload: slices.Clone(payload)})
+	return m.boxSeq, nil
+}
+
+// OutboxDone implements OutboxBackend.
+func (m *Memory) OutboxDone(ctx context.Context, name string, id int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	box := m.boxes[name]
+	if i, ok := slices.BinarySearchFunc(box, uint64(id), func(o aimdb.OutboxMessage, id uint64) int {
+		return cmp.Compare(o.ID, id)
+	}); ok {
+		m.boxes[name] = slices.Delete(box, i, i+1)
+	}
+	return nil
+}
+
+// OutboxLoad implements OutboxBackend.
+func (m *Memory) OutboxLoad(ctx context.Context, name string) ([]aimdb.OutboxMessage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	out := make([]aimdb.OutboxMessage, len(m.boxes[name]))
+	for i, o := range m.boxes[name] {
+		out[i] = aimdb.OutboxMessage{ID: o.ID, Topic: o.Topic, Payload: slices.Clone(o.Payload)}
+	}
+	return out, nil
 }

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) persist.Backend) {
 		{"BadQuery", testBadQuery},
 		{"Concurrent", testConcurrent},
 		{"Closed", testClosed},
+		{"Outbox", testOutbox},
+		{"OutboxClosed", testOutboxClosed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,5 +353,111 @@ func testClosed(t *testing.T, b persist.Backend) {
 	}
 	if _, err := b.Trim(t.Context(), "z", persist.Trim{Keep: 1}); !errors.Is(err, persist.ErrClosed) {
 		t.Errorf("Trim after Close: %v, want ErrClosed", err)
+	}
+}
+
+// testOutbox drives two outboxes with a random sequence of adds and
+// dones and compares each with a model after every step: oldest first,
+// ids increasing, payloads copied, names independent, history untouched.
+func testOutbox(t *testing.T, b persist.Backend) {
+	ob, ok := b.(persist.OutboxBackend)
+	if !ok {
+		t.Logf("%s keeps no outboxes", b.Name())
+		return
+	}
+	ctx := t.Context()
+	type msg struct {
+		id             int64
+		topic, payload string
+	}
+	model := map[string][]msg{}
+	names := []string{"a", "b.c"}
+	var last int64
+	rng := uint64(1)
+	next := func(n int) int { rng = rng*6364136223846793005 + 1442695040888963407; return int(rng>>33) % n }
+	check := func(step int, name string) {
+		t.Helper()
+		got, err := ob.OutboxLoad(ctx, name)
+		if err != nil {
+			t.Fatalf("step %d: OutboxLoad(%q): %v", step, name, err)
+		}
+		want := model[name]
+		if len(got) != len(want) {
+			t.Fatalf("step %d: OutboxLoad(%q) = %d messages; want %d", step, name, len(got), len(want))
+		}
+		for i, m := range got {
+			if int64(m.ID) != want[i].id || m.Topic != want[i].topic || string(m.Payload) != want[i].payload {
+				t.Fatalf("step %d: OutboxLoad(%q)[%d] = %d %q %q; want %+v", step, name, i, m.ID, m.Topic, m.Payload, want[i])
+			}
+		}
+	}
+	for step := range 300 {
+		name := names[next(len(names))]
+		box := model[name]
+		if len(box) > 0 && next(3) == 0 {
+			i := next(len(box))
+			id := box[i].id
+			if err := ob.OutboxDone(ctx, name, id); err != nil {
+				t.Fatalf("step %d: OutboxDone: %v", step, err)
+			}
+			model[name] = slices.Delete(box, i, i+1)
+			// Done twice, and done under another name, change nothing.
+			if err := ob.OutboxDone(ctx, name, id); err != nil {
+				t.Fatalf("step %d: second OutboxDone: %v", step, err)
+			}
+			for _, other := range names {
+				if other != name {
+					if err := ob.OutboxDone(ctx, other, id); err != nil {
+						t.Fatalf("step %d: OutboxDone under %q: %v", step, other, err)
+					}
+					check(step, other)
+				}
+			}
+		} else {
+			payload := []byte(fmt.Sprintf("p%d", step))
+			if step%17 == 0 {
+				payload = nil
+			}
+			id, err := ob.OutboxAdd(ctx, name, fmt.Sprintf("t/%d", step), payload)
+			if err != nil {
+				t.Fatalf("step %d: OutboxAdd: %v", step, err)
+			}
+			if id <= last {
+				t.Fatalf("step %d: OutboxAdd gave id %d after %d", step, id, last)
+			}
+			last = id
+			model[name] = append(box, msg{id, fmt.Sprintf("t/%d", step), string(payload)})
+			for i := range payload {
+				payload[i] = 'x' // the backend must have copied it
+			}
+		}
+		check(step, name)
+	}
+	for _, n := range names {
+		check(-1, n)
+	}
+	if rows, err := b.Query(ctx, persist.Query{}); err != nil || len(rows) != 0 {
+		t.Fatalf("history after outbox use: %d rows, %v; want none", len(rows), err)
+	}
+}
+
+func testOutboxClosed(t *testing.T, b persist.Backend) {
+	ob, ok := b.(persist.OutboxBackend)
+	if !ok {
+		t.Logf("%s keeps no outboxes", b.Name())
+		return
+	}
+	if _, err := ob.OutboxAdd(t.Context(), "a", "t", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Close()
+	if _, err := ob.OutboxAdd(t.Context(), "a", "t", nil); !errors.Is(err, persist.ErrClosed) {
+		t.Errorf("OutboxAdd after Close: %v, want ErrClosed", err)
+	}
+	if err := ob.OutboxDone(t.Context(), "a", 1); !errors.Is(err, persist.ErrClosed) {
+		t.Errorf("OutboxDone after Close: %v, want ErrClosed", err)
+	}
+	if _, err := ob.OutboxLoad(t.Context(), "a"); !errors.Is(err, persist.ErrClosed) {
+		t.Errorf("OutboxLoad after Close: %v, want ErrClosed", err)
 	}
 }

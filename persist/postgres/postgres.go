@@ -25,6 +25,13 @@ CREATE TABLE IF NOT EXISTS aimdb_history (
 	data           BYTEA  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aimdb_history_key_ts ON aimdb_history (record_key, ts, id);
+CREATE TABLE IF NOT EXISTS aimdb_outbox (
+	id      BIGSERIAL PRIMARY KEY,
+	name    TEXT  NOT NULL,
+	topic   TEXT  NOT NULL,
+	payload BYTEA NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aimdb_outbox_name ON aimdb_outbox (name, id);
 `
 
 // Backend is a persist.Backend in a PostgreSQL database, in the table
@@ -36,7 +43,7 @@ type Backend struct {
 	closed bool
 }
 
-var _ persist.Backend = (*Backend)(nil)
+var _ persist.OutboxBackend = (*Backend)(nil)
 
 // Open connects to the database named by connString (a postgres:// URL
 // or a keyword/value string, as pgx takes) and creates the history table

@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS aimdb_history (
 	data           BLOB    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS aimdb_history_key_ts ON aimdb_history(record_key, ts, id);
+CREATE TABLE IF NOT EXISTS aimdb_outbox (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	name    TEXT NOT NULL,
+	topic   TEXT NOT NULL,
+	payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS aimdb_outbox_name ON aimdb_outbox(name, id);
 `
 
 // Options configure Open. The zero value is ready to use.
@@ -46,7 +53,7 @@ type Backend struct {
 	closed bool
 }
 
-var _ persist.Backend = (*Backend)(nil)
+var _ persist.OutboxBackend = (*Backend)(nil)
 
 // Open opens (creating it if needed) the SQLite database at path, in WAL
 // mode, with the history table. A nil opts is the same as &Options{}.
