@@ -414,7 +414,7 @@ func testOutbox(t *testing.T, b persist.Backend) {
 				}
 			}
 		} else {
-			payload := []byte(fmt.Sprintf("p%d", step))
+			payload := fmt.Appendf(nil, "p%d", step)
 			if step%17 == 0 {
 				payload = nil
 			}

@@ -35,6 +35,14 @@
 // current version of the contract named temperature, humidity or
 // dew_point. Without it, the mesh's names (celsius, percent) are used.
 //
+// On every connect, the first and each reconnect, the page asks for the
+// stored values of the last five minutes with record.query (the newest
+// 150 per record, over the same WebSocket) and merges them into its
+// sparklines, so that they start full after a page load and get what
+// was missed while the connection was down. A hub whose aimx.Server has
+// no ServerOptions.Query (aimx.History) answers with an error, and the
+// sparklines fill from live values.
+//
 // A WebSocket on another host than the page's must allow the page's
 // origin (websocket.HandlerOptions.OriginPatterns). The hub's records
 // must be opened with RemoteAccess, as mesh.Hub does.

@@ -6,6 +6,7 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ import (
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/dashboard"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	"github.com/aimdb-go/aimdb/internal/chromiumtest"
+	"github.com/aimdb-go/aimdb/persist"
 	"github.com/chromedp/chromedp"
 )
 
@@ -42,7 +44,7 @@ var screenshot = flag.String("screenshot", "", "TestDashboard also writes a 1280
 // the page is live, shows one card per station with its values and dew
 // point, follows a live update, and draws the station's record graph.
 func TestDashboard(t *testing.T) {
-	hub := startHub(t, "")
+	hub := startHub(t, "", nil)
 	db := hub.db
 	now := time.Now()
 	reading(t, db, 1, 21.4, 58.2, now)
@@ -128,13 +130,140 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
+// TestDashboardHistory: against a hub that keeps history, the page's
+// sparklines start with the stored values of the last five minutes, not
+// with one point ("collecting history…"), and after a reconnect they get
+// the values produced while the page was cut off, each once.
+func TestDashboardHistory(t *testing.T) {
+	store := persist.NewMemory()
+	hub := startHub(t, "", store)
+	db := hub.db
+	// Two minutes of readings of station 5, every two seconds, stored
+	// before the page opens.
+	const before, during = 60, 20
+	start := time.Now().Add(-2 * time.Minute)
+	at := func(i int) time.Time { return start.Add(time.Duration(i) * 2 * time.Second) }
+	for i := range before {
+		reading(t, db, 5, 20+float64(i%7)/10, 55, at(i))
+	}
+	stored := func(key string) int {
+		rows, err := store.Query(t.Context(), persist.Query{Pattern: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows)
+	}
+	// points is what a sparkline of station 5 should hold: the record's
+	// stored values, one per distinct time and number (the join stamps
+	// both dew points of a reading with its time, and gives the same
+	// number when the humidity did not change). The page asks for the
+	// newest 150 per record on every connect; the first had all of them.
+	points := func(kind string) int {
+		rows, err := store.Query(t.Context(), persist.Query{Pattern: "station.5." + kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		field := map[string]string{"temperature": "celsius", "humidity": "percent", "dew_point": "celsius"}[kind]
+		seen := map[[2]float64]bool{}
+		for _, r := range rows {
+			var v map[string]float64
+			if err := json.Unmarshal(r.Data, &v); err != nil {
+				t.Fatalf("stored %s: %v", r.Data, err)
+			}
+			seen[[2]float64{v["timestamp"], v[field]}] = true
+		}
+		return len(seen)
+	}
+	// waitStored waits until the store holds n readings of station 5 and
+	// the dew point joined from the last one (the join has caught up).
+	waitStored := func(n int, celsius, percent float64) {
+		t.Helper()
+		ms := contracts.Millis(at(n - 1))
+		last, err := contracts.DewPointCodec.Encode(contracts.DewPointOf(
+			contracts.Temperature{Celsius: float32(celsius), Timestamp: ms}, contracts.Humidity{Percent: float32(percent), Timestamp: ms}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := func() bool {
+			rows, err := store.Latest(t.Context(), "station.5.dew_point")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return stored("station.5.temperature") == n && stored("station.5.humidity") == n &&
+				len(rows) == 1 && string(rows[0].Data) == string(last)
+		}
+		for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the store does not hold %d readings of station 5 and the dew point %s of the last", n, last)
+			}
+		}
+	}
+	waitStored(before, 20+float64((before-1)%7)/10, 55)
+
+	b := newBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(hub.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	spark := func(kind string) string {
+		return fmt.Sprintf(`(document.querySelector('.card[data-slot="5"] .metric[data-kind="%s"] .spark') || {dataset: {}}).dataset.points`, kind)
+	}
+	for _, kind := range []string{"temperature", "humidity", "dew_point"} {
+		want := points(kind)
+		if kind != "dew_point" && want != before {
+			t.Fatalf("the store has %d distinct %s values of station 5; want %d", want, kind, before)
+		}
+		b.wait(fmt.Sprintf("%s's sparkline with the %d stored values", kind, want), fmt.Sprintf(`%s === "%d"`, spark(kind), want))
+	}
+	if got := b.text(`.card[data-slot="5"] .metric[data-kind="temperature"] .range`); strings.Contains(got, "collecting") {
+		t.Errorf("the temperature range says %q after the history loaded", got)
+	}
+	b.wait("the newest stored temperature shown", fmt.Sprintf(`document.querySelector(%q).textContent === %q`, metric(5, "temperature"), fmt.Sprintf("%.1f", 20+float64((before-1)%7)/10)))
+
+	// The page is cut off while the station reports on.
+	hub.refused.Store(true)
+	hub.drop()
+	b.wait("the page to notice", `document.getElementById("status").dataset.state === "reconnecting"`)
+	for i := before; i < before+during; i++ {
+		reading(t, db, 5, 21+float64(i%5)/10, 56, at(i))
+	}
+	waitStored(before+during, 21+float64((before+during-1)%5)/10, 56)
+	hub.refused.Store(false)
+	b.wait("the reconnect", `document.getElementById("status").dataset.connects === "2" &&
+		document.getElementById("status").dataset.state === "live"`)
+	for _, kind := range []string{"temperature", "humidity", "dew_point"} {
+		want := points(kind)
+		if kind != "dew_point" && want != before+during {
+			t.Fatalf("the store has %d distinct %s values of station 5; want %d", want, kind, before+during)
+		}
+		b.wait(fmt.Sprintf("%s's sparkline with the %d values, those missed while cut off too", kind, want), fmt.Sprintf(`%s === "%d"`, spark(kind), want))
+	}
+	if got := b.text("#stat-lost"); got != "0" {
+		t.Errorf("lost = %s, want 0", got)
+	}
+}
+
+// TestDashboardNoHistory: a hub without a history store answers
+// record.query with an error; the page says so to itself (data-history)
+// and fills its sparklines from live values, starting with one point.
+func TestDashboardNoHistory(t *testing.T) {
+	hub := startHub(t, "", nil)
+	reading(t, hub.db, 6, 19.0, 50, time.Now())
+	b := newBrowser(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(hub.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the history refused", `document.body.dataset.history === "none"`)
+	b.wait("one point, collecting", `(document.querySelector('.card[data-slot="6"] .metric[data-kind="temperature"] .spark') || {dataset: {}}).dataset.points === "1" &&
+		document.querySelector('.card[data-slot="6"] .metric[data-kind="temperature"] .range').textContent === "collecting history…"`)
+}
+
 // writeScreenshot loads the page against a fresh hub, connected to an
 // MQTT broker as in the demo, with four simulated stations, one of which
 // stops reporting, and writes a PNG of it.
 func writeScreenshot(t *testing.T, parent *browser, path string) {
 	b := &browser{t: t, ctx: parent.ctx} // fails this subtest, not its parent
 	broker := mqttbroker.Start(t)
-	hub := startHub(t, broker)
+	hub := startHub(t, broker, nil)
 	db := hub.db
 	for _, key := range []string{"station.0.temperature", "station.0.humidity"} {
 		connectortest.WaitLink(t, db, key, 0, 5*time.Second, "connected", func(md aimdb.LinkMetadata) bool { return md.Connected })
@@ -201,10 +330,11 @@ func writeScreenshot(t *testing.T, parent *browser, path string) {
 // A hub is a weather hub DB served over AimX's WebSocket at /ws, with
 // the dashboard at /.
 type hub struct {
-	db  *aimdb.DB
-	url string // the HTTP server's
-	srv *aimx.Server
-	ws  atomic.Pointer[websocket.Handler]
+	db      *aimdb.DB
+	url     string // the HTTP server's
+	srv     *aimx.Server
+	ws      atomic.Pointer[websocket.Handler]
+	refused atomic.Bool // /ws answers 503, as a hub that is down
 }
 
 // drop ends every WebSocket connection, as a server restart would, and
@@ -217,8 +347,10 @@ func (h *hub) drop() {
 // startHub runs a weather hub with every record opened for remote
 // access and serves it until the test ends. The test produces the
 // readings itself; with broker "", the hub's MQTT connector points at a
-// port nobody listens on and keeps retrying in the background.
-func startHub(t *testing.T, broker string) *hub {
+// port nobody listens on and keeps retrying in the background. With a
+// history backend, the hub keeps every reading in it, as the demo does,
+// and answers record.query from it.
+func startHub(t *testing.T, broker string, history persist.Backend) *hub {
 	t.Helper()
 	if broker == "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -236,15 +368,30 @@ func startHub(t *testing.T, broker string) *hub {
 		Logger:     slog.New(slog.DiscardHandler),
 		Connectors: map[string]connector.Dialer{"mqtt": d},
 	})
-	if _, err := mesh.Hub(db, nil); err != nil {
+	fams, err := mesh.Hub(db, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	so := &aimx.ServerOptions{Contracts: contracts.All}
+	if history != nil {
+		s := persist.NewStore(history, &persist.StoreOptions{Logger: slog.New(slog.DiscardHandler)})
+		persist.AttachFamily(fams.Temperature, s, contracts.TemperatureCodec, nil)
+		persist.AttachFamily(fams.Humidity, s, contracts.HumidityCodec, nil)
+		persist.AttachFamily(fams.DewPoint, s, contracts.DewPointCodec, nil)
+		so.Query = aimx.History(history)
 	}
 	aimdbtest.Start(t, db)
 
-	h := &hub{db: db, srv: aimx.NewServer(db, &aimx.ServerOptions{Contracts: contracts.All})}
+	h := &hub{db: db, srv: aimx.NewServer(db, so)}
 	h.ws.Store(websocket.NewHandler(h.srv, nil))
 	mux := http.NewServeMux()
-	mux.Handle("/ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ws.Load().ServeHTTP(w, r) }))
+	mux.Handle("/ws", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.refused.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		h.ws.Load().ServeHTTP(w, r)
+	}))
 	mux.Handle("GET /schemas", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ws.Load().Mux().ServeHTTP(w, r) }))
 	mux.Handle("/", dashboard.Handler())
 	ts := httptest.NewServer(mux)

@@ -6,6 +6,7 @@
 
 (() => {
   const WINDOW_MS = 5 * 60 * 1000; // sparkline history
+  const HISTORY_LIMIT = 150; // stored values asked for per record (record.query)
   const STALE_INTERVALS = 3; // missed intervals before a station is stale
   const UNKNOWN_INTERVAL_MS = 10 * 1000; // until two readings give one
   const RATE_WINDOW_MS = 10 * 1000;
@@ -40,6 +41,7 @@
   let nextID = 1;
   let subID = 0;
   let listID = 0;
+  let historyID = 0;
   let lastSeq = 0;
   let attempt = 0;
   let retryAt = 0;
@@ -147,6 +149,7 @@
       lastSeq = 0;
       subID = nextID++;
       send({ t: "sub", id: subID, topic: topic });
+      history();
       list();
       pingTimer = setInterval(ping, PING_EVERY_MS);
       listTimer = setInterval(list, LIST_EVERY_MS);
@@ -186,6 +189,21 @@
   function list() {
     listID = nextID++;
     send({ t: "req", id: listID, method: "record.list", params: { detail: true } });
+  }
+
+  // history asks the hub for the stored values of the last WINDOW_MS
+  // (record.query, newest HISTORY_LIMIT per record), on every connect:
+  // on load the sparklines start full, and after a reconnect they get
+  // what was missed. A hub that keeps no history answers with an error,
+  // and the sparklines fill from live values.
+  function history() {
+    historyID = nextID++;
+    send({
+      t: "req",
+      id: historyID,
+      method: "record.query",
+      params: { name: topic, start: Math.max(0, Date.now() - WINDOW_MS), order: "desc", limit: HISTORY_LIMIT },
+    });
   }
 
   // ping sends an application ping; a connection that did not answer the
@@ -232,6 +250,8 @@
       case "reply":
         if (f.id === listID) {
           if (Array.isArray(f.ok)) onRecords(f.ok);
+        } else if (f.id === historyID) {
+          onHistory(f.ok && Array.isArray(f.ok.records) ? f.ok.records : null);
         } else if (f.id === subID && f.err) {
           setStatus("error", "Subscription refused: " + f.err);
         }
@@ -285,6 +305,52 @@
     st.dirty = true;
     renderValue(st, spec);
     if (!picked && (selected === null || slot < selected)) selectStation(slot);
+  }
+
+  // onHistory merges stored values into the stations' series: each goes
+  // in at its time, once (a value with the time and number of one shown
+  // live, or merged before, is not added again). rows is null when the hub answered with an error.
+  function onHistory(rows) {
+    const body = document.body;
+    if (!rows) {
+      body.dataset.history = "none";
+      return;
+    }
+    const now = Date.now();
+    let merged = 0;
+    const touched = new Set();
+    for (const r of rows) {
+      if (!r || typeof r.topic !== "string") continue;
+      const m = KEY_RE.exec(r.topic);
+      const data = r.payload;
+      if (!m || data === null || typeof data !== "object") continue;
+      const spec = KINDS.find((k) => k.kind === m[2]);
+      const v = Number(data[spec.field]);
+      if (!Number.isFinite(v)) continue;
+      const ts = Number.isFinite(data.timestamp) && data.timestamp > 0 ? data.timestamp : Number(r.ts);
+      if (!Number.isFinite(ts) || ts < now - WINDOW_MS) continue;
+      const slot = Number(m[1]);
+      const st = stations.get(slot) || addStation(slot);
+      const series = st.series[spec.kind];
+      if (series.some((p) => p.t === ts && p.v === v)) continue;
+      series.push({ t: ts, v: v });
+      st.lastSeen = Math.max(st.lastSeen, Math.min(now, ts));
+      st.count++;
+      touched.add(st.slot + " " + spec.kind);
+      merged++;
+    }
+    for (const key of touched) {
+      const [slot, kind] = key.split(" ");
+      const st = stations.get(Number(slot));
+      const spec = KINDS.find((k) => k.kind === kind);
+      const series = st.series[kind];
+      series.sort((a, b) => a.t - b.t);
+      if (series.length > 2000) series.splice(0, series.length - 2000);
+      st.dirty = true;
+      renderValue(st, spec);
+    }
+    body.dataset.history = String((Number(body.dataset.history) || 0) + merged); // values merged so far
+    if (!picked && selected === null && stations.size) selectStation(Math.min(...stations.keys()));
   }
 
   function addStation(slot) {
@@ -437,6 +503,7 @@
     const h = Math.max(20, Math.round(m.spark.clientHeight || 40));
     const pad = 3;
     m.spark.setAttribute("viewBox", "0 0 " + w + " " + h);
+    m.spark.dataset.points = String(s.length);
     m.spark.replaceChildren();
     if (!s.length) return;
     let lo = Infinity;
