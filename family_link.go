@@ -147,6 +147,7 @@ func (f *Family[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 	}
 	l.deliver = func(m *connector.Message) {
 		l.received.Add(1)
+		l.lost.Add(m.Lost)
 		mu.Lock()
 		r := cache[m.Topic]
 		if r != nil && r.evicted.Load() {

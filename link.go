@@ -134,6 +134,7 @@ type link struct {
 
 	published    atomic.Uint64
 	received     atomic.Uint64
+	lost         atomic.Uint64
 	decodeErrors atomic.Uint64
 	encodeErrors atomic.Uint64
 	publishErrs  atomic.Uint64
@@ -339,6 +340,7 @@ func (r *Record[T]) LinkFrom(url string, c Codec[T], opts ...LinkOption) {
 	route := l.cfg.route
 	l.deliver = func(m *connector.Message) {
 		l.received.Add(1)
+		l.lost.Add(m.Lost)
 		var (
 			v   T
 			err error

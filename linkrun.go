@@ -538,6 +538,7 @@ type LinkMetadata struct {
 	Reconnects   uint64 `json:"reconnects"`           // successful connections after the first
 	Published    uint64 `json:"published"`            // out: messages the connector took
 	Received     uint64 `json:"received"`             // in: messages delivered by the connector
+	Lost         uint64 `json:"lost,omitempty"`       // in: values the peer sent that never arrived (gaps in its sequence numbers)
 	DecodeErrors uint64 `json:"decode_errors"`        // in: payloads that failed to decode, not stored
 	Dropped      uint64 `json:"dropped"`              // out: messages dropped by the offline queue, a lag or shutdown
 	EncodeErrors uint64 `json:"encode_errors"`        // out: values that failed to encode
@@ -554,6 +555,7 @@ func (l *link) metadata() LinkMetadata {
 		State:        LinkIdle,
 		Published:    l.published.Load(),
 		Received:     l.received.Load(),
+		Lost:         l.lost.Load(),
 		DecodeErrors: l.decodeErrors.Load(),
 		Dropped:      l.dropped.Load(),
 		EncodeErrors: l.encodeErrors.Load(),

@@ -306,6 +306,10 @@ func (c *Client) Welcome() Welcome {
 // Endpoint returns the endpoint the client was dialed with.
 func (c *Client) Endpoint() string { return c.endpoint }
 
+// Done is closed once the client has ended: after Close, or, with
+// ClientOptions.NoReconnect, once its connection was lost.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
 // Close closes the connection and ends every stream. Pending calls fail
 // with ErrClientClosed.
 func (c *Client) Close() error {

@@ -100,6 +100,11 @@ type Message struct {
 	Link    *Link  // the link it is published for; nil on inbound messages
 	Topic   string // the concrete topic
 	Payload []byte // the encoded value; no envelope is added
+	// Lost is set on an inbound message by a connector whose peer
+	// numbers what it sends (an AimX subscription's seq): the values the
+	// peer sent before this one that never arrived. The DB adds it to the
+	// link's lost counter.
+	Lost uint64
 	// Refused is set on an inbound message by the DB when it did not take
 	// the message at all because the link has stopped (the DB is shutting
 	// down). A connector with acknowledgements leaves such a message
