@@ -145,6 +145,9 @@ type Client struct {
 type call struct {
 	ch  chan Frame
 	gen uint64
+	// done, when set, takes the outcome instead of ch (SetAsync): the
+	// reply's error, or ErrDisconnected when the connection is lost.
+	done func(error)
 }
 
 // Dial connects to the AimX server at endpoint (see Endpoint for the
@@ -410,9 +413,22 @@ func (c *Client) deactivate() {
 	defer c.mu.Unlock()
 	c.conn = nil
 	c.live = make(chan struct{})
+	var async []func(error)
 	for id, p := range c.pending {
-		close(p.ch)
+		if p.done != nil {
+			async = append(async, p.done)
+		} else {
+			close(p.ch)
+		}
 		delete(c.pending, id)
+	}
+	if len(async) > 0 {
+		// The callbacks must not run under c.mu; they do not block.
+		defer func() {
+			for _, done := range async {
+				done(fmt.Errorf("aimx: record.set: %w", ErrDisconnected))
+			}
+		}()
 	}
 	for _, p := range c.pings {
 		close(p)
@@ -489,6 +505,12 @@ func (c *Client) readLoop(conn FrameConn) {
 			s := c.streams[strconv.FormatUint(f.ID, 10)]
 			c.mu.Unlock()
 			switch {
+			case p != nil && p.done != nil:
+				var err error
+				if f.Err != "" {
+					err = &Error{Code: f.Err, Method: "record.set", Reason: f.Reason, Message: f.Message}
+				}
+				p.done(err)
 			case p != nil:
 				p.ch <- f
 			case s != nil && f.Err != "":
@@ -767,6 +789,49 @@ func (c *Client) Set(ctx context.Context, key string, value json.RawMessage) (Se
 		err = json.Unmarshal(raw, &res)
 	}
 	return res, err
+}
+
+// SetAsync sends record.set for key, as Set does, without waiting for the
+// answer: it returns once the request is written (or failed to be), and
+// done is called exactly once with the outcome, nil when the server
+// stored the value, from the client's reader goroutine or, when the
+// connection is lost first, with an error matching ErrDisconnected. done
+// must not block. Requests go on the wire in the order of the calls. If
+// SetAsync returns an error, done is not called.
+func (c *Client) SetAsync(ctx context.Context, key string, value json.RawMessage, done func(error)) error {
+	raw, err := json.Marshal(map[string]any{"name": key, "value": value})
+	if err != nil {
+		return fmt.Errorf("aimx: record.set: encoding params: %w", err)
+	}
+	conn, gen, err := c.liveConn(ctx)
+	if err != nil {
+		return err
+	}
+	id := c.nextID.Add(1)
+	b, err := (&Frame{T: TagReq, ID: id, Method: "record.set", Params: raw}).AppendJSON(nil)
+	if err != nil {
+		return fmt.Errorf("aimx: record.set: %w", err)
+	}
+	if err := c.checkSize("record.set", b); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.conn != conn {
+		c.mu.Unlock()
+		return fmt.Errorf("aimx: record.set: %w", ErrDisconnected)
+	}
+	c.pending[id] = &call{gen: gen, done: func(err error) {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Target = key
+		}
+		done(err)
+	}}
+	c.mu.Unlock()
+	if err := c.write(conn, b); err != nil {
+		conn.Close() // the reader fails the call
+	}
+	return nil
 }
 
 // Drain calls record.drain: the values that arrived since the previous

@@ -26,12 +26,18 @@
 // newest, which the new snapshot carries (a snapshot equal to the last
 // value delivered for its record is not delivered again).
 //
-// LinkTo sets the record with AimX record.set for each value and waits
-// for the answer: Publish returns once the serving DB has stored the
-// value, so DB.Flush covers mirror links. A refusal (the record does not
-// exist, has no write policy, or the value does not decode) is counted
-// against the link as a publish error, and the value is dropped; a lost
-// connection requeues it.
+// LinkTo sets the record with AimX record.set for each value, up to
+// Options.Window requests in flight, in order: a value counts as
+// published once the serving DB answered that it stored it, so DB.Flush
+// covers mirror links. A refusal (the record does not exist, has no write
+// policy, or the value does not decode) is counted against the link as a
+// publish error, and the value is dropped; a lost connection requeues
+// the values awaiting an answer.
+//
+// A LinkFrom to a record key the serving DB does not have is refused
+// (not_found): the connection counts as failed and is retried with
+// backoff, the link's last_error naming it. Link records that appear
+// later (family instances) with a pattern or a family template.
 //
 // The DB owns the connection: it dials, reconnects with backoff,
 // subscribes again and queues values while offline, as for MQTT.
@@ -62,6 +68,9 @@ type Options struct {
 	Keepalive time.Duration
 	// DialTimeout bounds connecting and the hello exchange. Default 5 s.
 	DialTimeout time.Duration
+	// Window is how many record.set requests an outbound link keeps in
+	// flight, awaiting their answers. Default 32; 1 waits for each.
+	Window int
 }
 
 // A Dialer links records to the records of one AimX server. Its methods
@@ -79,6 +88,7 @@ var (
 	_ connector.LinkValidator = (*Dialer)(nil)
 	_ connector.TopicGrammar  = (*Dialer)(nil)
 	_ connector.Session       = (*session)(nil)
+	_ connector.Pipeliner     = (*session)(nil)
 )
 
 // NewDialer returns a Dialer for the AimX server at endpoint:
@@ -95,6 +105,9 @@ func NewDialer(endpoint string, opts *Options) (*Dialer, error) {
 	}
 	if d.opts.Name == "" {
 		d.opts.Name = "aimdb-mirror"
+	}
+	if d.opts.Window <= 0 {
+		d.opts.Window = 32
 	}
 	if d.opts.Keepalive == 0 {
 		d.opts.Keepalive = 30 * time.Second
@@ -171,22 +184,50 @@ func lost(err error) bool {
 	return errors.Is(err, aimx.ErrDisconnected) || errors.Is(err, aimx.ErrClientClosed)
 }
 
-// Publish sets the record m.Topic to the payload (record.set) and
-// returns once the serving DB answered.
-func (s *session) Publish(ctx context.Context, m *connector.Message) error {
-	payload := json.RawMessage(m.Payload)
-	if !json.Valid(payload) {
-		b, err := json.Marshal(string(m.Payload))
-		if err != nil {
-			return err
-		}
-		payload = b
+// value is m's payload as the JSON value record.set carries: the payload
+// itself when it is JSON (a JSON codec's output), else a JSON string.
+func value(m *connector.Message) (json.RawMessage, error) {
+	if json.Valid(m.Payload) {
+		return m.Payload, nil
 	}
-	_, err := s.c.Set(ctx, m.Topic, payload)
+	return json.Marshal(string(m.Payload))
+}
+
+// outcome maps a record.set error to the connector SPI: a lost
+// connection is connector.ErrNotConnected (the DB requeues the value),
+// anything else a refusal.
+func outcome(err error) error {
 	if err != nil && lost(err) {
 		return fmt.Errorf("%w: %v", connector.ErrNotConnected, err)
 	}
 	return err
+}
+
+// Publish sets the record m.Topic to the payload (record.set) and
+// returns once the serving DB answered.
+func (s *session) Publish(ctx context.Context, m *connector.Message) error {
+	v, err := value(m)
+	if err != nil {
+		return err
+	}
+	_, err = s.c.Set(ctx, m.Topic, v)
+	return outcome(err)
+}
+
+// PublishWindow implements connector.Pipeliner: Options.Window.
+func (s *session) PublishWindow() int { return s.d.opts.Window }
+
+// PublishAsync implements connector.Pipeliner: it writes the record.set
+// request and reports the answer to done.
+func (s *session) PublishAsync(ctx context.Context, m *connector.Message, done func(*connector.Message, error)) (bool, error) {
+	v, err := value(m)
+	if err != nil {
+		return false, err
+	}
+	if err := s.c.SetAsync(ctx, m.Topic, v, func(err error) { done(m, outcome(err)) }); err != nil {
+		return false, outcome(err)
+	}
+	return true, nil
 }
 
 // Subscribe subscribes to l.Topic and delivers its values until the
