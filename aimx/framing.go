@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/aimdb-go/aimdb/internal/cobs"
 )
 
 // Framing says how frames are delimited on a byte stream.
@@ -327,51 +329,16 @@ func AppendFrame(dst []byte, f Framing, p []byte) []byte {
 // to dst and returns the extended slice. The encoding holds no 0x00 byte
 // and is at most len(p)/254+1 bytes longer than p. AppendCOBS does not
 // append the 0x00 delimiter; [AppendFrame] with [COBS] does.
-func AppendCOBS(dst, p []byte) []byte {
-	dst = slices.Grow(dst, len(p)+len(p)/254+1)
-	code := len(dst) // index of the current block's code byte
-	dst = append(dst, 1)
-	for i, b := range p {
-		if b == 0 {
-			code = len(dst)
-			dst = append(dst, 1)
-			continue
-		}
-		dst = append(dst, b)
-		dst[code]++
-		if dst[code] == 0xFF && i+1 < len(p) {
-			// A full block of 254 data bytes has no implied zero.
-			code = len(dst)
-			dst = append(dst, 1)
-		}
-	}
-	return dst
-}
+func AppendCOBS(dst, p []byte) []byte { return cobs.Append(dst, p) }
 
 // DecodeCOBS appends the decoding of the COBS-encoded enc, without its
 // 0x00 delimiter, to dst and returns the extended slice. It returns an
 // error if enc holds a 0x00 byte or ends inside a block; dst then holds
 // what was decoded before the error.
 func DecodeCOBS(dst, enc []byte) ([]byte, error) {
-	for i := 0; i < len(enc); {
-		code := int(enc[i])
-		if code == 0 {
-			return dst, fmt.Errorf("aimx: COBS: zero byte at offset %d", i)
-		}
-		i++
-		n := code - 1
-		if n > len(enc)-i {
-			return dst, fmt.Errorf("aimx: COBS: block at offset %d needs %d bytes, %d left", i-1, n, len(enc)-i)
-		}
-		block := enc[i : i+n]
-		if j := bytes.IndexByte(block, 0); j >= 0 {
-			return dst, fmt.Errorf("aimx: COBS: zero byte at offset %d", i+j)
-		}
-		dst = append(dst, block...)
-		i += n
-		if code != 0xFF && i < len(enc) {
-			dst = append(dst, 0)
-		}
+	dst, err := cobs.Decode(dst, enc)
+	if err != nil {
+		return dst, fmt.Errorf("aimx: %w", err)
 	}
 	return dst, nil
 }
