@@ -373,8 +373,47 @@ t_tinygo_cortexm() {
 	# `-size short` prints: code data bss | flash ram, then the numbers.
 	local flash ram
 	read -r flash ram <<<"$(say "$sizes" | awk 'NR == 2 { print $5, $6 }')"
-	SIZE="flash $(human "$flash") ($flash bytes) of 256 KB, static RAM $(human "$ram") ($ram bytes) of 64 KB"
-	say "  station program: $SIZE"
+	say "  station program: flash $(human "$flash") ($flash bytes) of 256 KB, static RAM $(human "$ram") ($ram bytes) of 64 KB"
+	firmware || return 1
+}
+
+# firmware builds the station firmware (AimX over UART0), prints what
+# takes its flash, fails if it no longer fits the LM3S6965, and runs the
+# end-to-end test: qemu-system-arm boots it with UART0 on a pty and a hub
+# links it over serial:// (examples/station-mcu/firmware/qemu_test.go).
+FIRMWARE=./examples/station-mcu/firmware
+firmware() {
+	local elf="$WORK/firmware.elf" sizes flash ram
+	# The linker refuses a firmware that overflows the part's memory.
+	sizes=$(tinygo build -size full -target=cortex-m-qemu-debian -o "$elf" "$FIRMWARE") || {
+		say "$sizes" | tail -5
+		say "  the firmware does not build, or no longer fits the LM3S6965 (256 KB flash, 64 KB RAM)"
+		return 1
+	}
+	read -r flash ram <<<"$(say "$sizes" | awk '$1 == "total" || /\| total$/ { print $6, $7 }')"
+	if [ -z "$flash" ]; then
+		read -r flash ram <<<"$(tinygo build -size short -target=cortex-m-qemu-debian -o "$elf" "$FIRMWARE" | awk 'NR == 2 { print $5, $6 }')"
+	fi
+	if [ "$flash" -gt 262144 ] || [ "$ram" -gt 65536 ]; then
+		say "  firmware: $flash bytes of flash, $ram of RAM: more than the LM3S6965 has (262144, 65536)"
+		return 1
+	fi
+	SIZE="firmware flash $(human "$flash") ($flash bytes) of 256 KB, static RAM $(human "$ram") ($ram bytes) of 64 KB"
+	say "  $SIZE; the packages taking most flash (tinygo build -size full):"
+	say "$sizes" | awk -F'|' 'NF == 3 && $2 ~ /[0-9]/ { split($2, f, " "); p = $3; sub(/^ +/, "", p); if (p != "total") printf "%8d  %s\n", f[1], p }' |
+		sort -rn | head -15 | sed 's/^/    /'
+	local e2e="$WORK/firmware-heapstat.elf"
+	tinygo build -tags heapstat -target=cortex-m-qemu-debian -o "$e2e" "$FIRMWARE" || return 1
+	AIMDB_FIRMWARE_ELF="$e2e" timeout 300 go test -count=1 -tags qemu_e2e -run TestFirmwareOnQEMU -v "$FIRMWARE" >"$WORK/firmware.log" 2>&1
+	local rc=$?
+	grep -E '^\s+qemu_test.go:[0-9]+:' "$WORK/firmware.log" | sed 's/^\s*/    /'
+	if [ $rc != 0 ]; then
+		say "  --- the firmware's end-to-end test failed (exit $rc) ---"
+		grep -v '^Timer with period zero' "$WORK/firmware.log" | tail -40 | sed 's/^/    /'
+		return 1
+	fi
+	PASSED=$((PASSED + 1))
+	say "  firmware served AimX over the emulated UART0 to a hub: 1 more pass"
 }
 
 # ---- main --------------------------------------------------------------------

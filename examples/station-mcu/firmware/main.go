@@ -84,8 +84,13 @@ func (humidityJSON) Encode(h Humidity) ([]byte, error) {
 	b := append(make([]byte, 0, 48), `{"percent":`...)
 	b = strconv.AppendFloat(b, float64(h.Percent), 'f', 1, 32)
 	b = append(b, `,"timestamp":`...)
-	return append(strconv.AppendUint(b, h.Timestamp, 10), '}'), nil
+	b = strconv.AppendUint(b, h.Timestamp, 10)
+	return append(appendHeap(b), '}'), nil
 }
+
+// appendHeap appends members describing the heap to a humidity payload:
+// none, unless the firmware is built with -tags heapstat (heapstat.go).
+var appendHeap = func(b []byte) []byte { return b }
 
 func (humidityJSON) Decode([]byte) (Humidity, error) { return Humidity{}, errReadOnly }
 

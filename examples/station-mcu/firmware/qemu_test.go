@@ -3,13 +3,18 @@
 // The end-to-end test of the firmware on the emulated LM3S6965; ci/targets.sh
 // (target tinygo-cortexm) builds the firmware and runs it:
 //
+//	tinygo build -tags heapstat -target=cortex-m-qemu-debian -o firmware.elf ./examples/station-mcu/firmware
 //	AIMDB_FIRMWARE_ELF=firmware.elf go test -tags qemu_e2e -run TestFirmwareOnQEMU ./examples/station-mcu/firmware
+//
+// The heapstat build adds the heap's figures to every humidity reading
+// (heapstat.go); the test checks from them that the heap does not grow.
 
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"regexp"
@@ -29,6 +34,7 @@ import (
 // into a hub's station families with serial:// mirror links, decoded by
 // the mesh's contract codecs, as the weather hub does.
 func TestFirmwareOnQEMU(t *testing.T) {
+	const readings = 20
 	elf := os.Getenv("AIMDB_FIRMWARE_ELF")
 	if elf == "" {
 		t.Fatal("AIMDB_FIRMWARE_ELF names no firmware (ci/targets.sh tinygo-cortexm builds it)")
@@ -91,7 +97,8 @@ func TestFirmwareOnQEMU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hums.LinkFrom("mcu://station.{id}.humidity", contracts.HumidityCodec)
+	heap := make(chan heapStats, 64)
+	hums.LinkFrom("mcu://station.{id}.humidity", statCodec{contracts.HumidityCodec, heap})
 
 	type arrival struct {
 		ts uint64
@@ -115,7 +122,7 @@ func TestFirmwareOnQEMU(t *testing.T) {
 	defer func() { stop(); <-done }()
 
 	var arrivals []arrival
-	for len(arrivals) < 6 {
+	for len(arrivals) < readings {
 		select {
 		case a := <-got:
 			arrivals = append(arrivals, a)
@@ -151,7 +158,76 @@ func TestFirmwareOnQEMU(t *testing.T) {
 	slices.Sort(spread)
 	t.Logf("mcu1 over the emulated UART: ping round trip %v; firmware timestamp to hub, beyond the fastest of %d readings: median %v, max %v",
 		rtt.Round(time.Microsecond), len(spread), spread[len(spread)/2].Round(time.Microsecond), spread[len(spread)-1].Round(time.Microsecond))
-	if md := hub.Families()[0].Links[0]; md.Lost != 0 || md.DecodeErrors != 0 {
-		t.Errorf("temperature link %+v: want nothing lost, nothing refused", md)
+	for _, f := range hub.Families() {
+		if md := f.Links[0]; md.Lost != 0 || md.DecodeErrors != 0 {
+			t.Errorf("%s link %+v: want nothing lost, nothing refused", f.Template, md)
+		}
+	}
+	checkHeap(t, heap)
+}
+
+// heapStats are the heap figures of a heapstat build's humidity reading.
+type heapStats struct {
+	LiveHeap   *uint64 `json:"live_heap"`
+	Mallocs    *uint64 `json:"mallocs"`
+	AllocBytes *uint64 `json:"alloc_bytes"`
+	Timestamp  uint64  `json:"timestamp"`
+}
+
+// statCodec decodes humidity with the contract's codec and passes the
+// reading's heap figures on.
+type statCodec struct {
+	aimdb.Codec[contracts.Humidity]
+	out chan<- heapStats
+}
+
+func (c statCodec) Decode(payload []byte) (contracts.Humidity, error) {
+	v, err := c.Codec.Decode(payload)
+	if err == nil {
+		var h heapStats
+		if json.Unmarshal(payload, &h) == nil {
+			select {
+			case c.out <- h:
+			default:
+			}
+		}
+	}
+	return v, err
+}
+
+// checkHeap: after start-up (the first three readings) the live heap
+// does not grow. The collector is conservative (a stale word on a stack
+// keeps a block alive), so the live heap wobbles by a few blocks; a
+// leak raises its floor: the smallest live heap of the second half of
+// the readings must not exceed the largest of the first half.
+func checkHeap(t *testing.T, heap <-chan heapStats) {
+	var hs []heapStats
+	for len(heap) > 0 {
+		hs = append(hs, <-heap)
+	}
+	if len(hs) < 8 {
+		t.Fatalf("%d humidity readings with heap figures; want at least 8", len(hs))
+	}
+	if hs[0].LiveHeap == nil || hs[0].Mallocs == nil || hs[0].AllocBytes == nil {
+		t.Fatal("the humidity readings carry no heap figures: build the firmware with -tags heapstat")
+	}
+	hs = hs[3:]
+	lo, hi := uint64(1<<63), uint64(0)
+	floor, peak := lo, hi
+	for i, h := range hs {
+		lo, hi = min(lo, *h.LiveHeap), max(hi, *h.LiveHeap)
+		if i < len(hs)/2 {
+			peak = max(peak, *h.LiveHeap)
+		} else {
+			floor = min(floor, *h.LiveHeap)
+		}
+	}
+	first, last := hs[0], hs[len(hs)-1]
+	secs := float64(last.Timestamp-first.Timestamp) / 1000
+	t.Logf("mcu1 heap after start-up, %d readings over %.0f s: live heap %d to %d bytes (first half's peak %d, second half's floor %d); %.1f allocations/s, %.0f bytes allocated/s, all collected",
+		len(hs), secs, lo, hi, peak, floor,
+		float64(*last.Mallocs-*first.Mallocs)/secs, float64(*last.AllocBytes-*first.AllocBytes)/secs)
+	if floor > peak {
+		t.Errorf("the live heap grew after start-up: the first half's peak is %d bytes, the second half's floor %d bytes", peak, floor)
 	}
 }
