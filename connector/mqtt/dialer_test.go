@@ -122,6 +122,10 @@ func TestValidateLink(t *testing.T) {
 		{url: "mqtt://a?retain=yes", err: "retain"},
 		{url: "mqtt://a?retain=true", inbound: true, err: "outbound links only"},
 		{url: "mqtt://a?color=red", err: "unknown MQTT link parameter"},
+		{url: "mqtt://a/+?no_local=true", inbound: true, qos: 1},
+		{url: "mqtt://a/+?no_local=false", inbound: true, qos: 1},
+		{url: "mqtt://a?no_local=true", err: "inbound links only"},
+		{url: "mqtt://a?no_local=1", inbound: true, err: `no_local "1": want true or false`},
 	}
 	for _, tt := range tests {
 		l, err := connector.ParseLink(tt.url)
@@ -144,6 +148,20 @@ func TestValidateLink(t *testing.T) {
 		if tt.qos != qos && tt.url != "mqtt://a?qos=" || retain != tt.retain {
 			t.Errorf("LinkParams(%q) = %d, %v; want %d, %v", tt.url, qos, retain, tt.qos, tt.retain)
 		}
+	}
+}
+
+func TestNoLocalNeedsMQTT5(t *testing.T) {
+	d, _ := mqtt.NewDialer("mqtt://h", mqtt.Options{Protocol: mqtt.V311})
+	l, _ := connector.ParseLink("mqtt://a/+?no_local=true")
+	l.Inbound = true
+	if err := d.ValidateLink(l); err == nil || !strings.Contains(err.Error(), "needs MQTT 5") {
+		t.Errorf("no_local=true on MQTT 3.1.1: %v; want an error saying it needs MQTT 5", err)
+	}
+	l, _ = connector.ParseLink("mqtt://a/+?no_local=false")
+	l.Inbound = true
+	if err := d.ValidateLink(l); err != nil {
+		t.Errorf("no_local=false on MQTT 3.1.1: %v", err)
 	}
 }
 

@@ -259,16 +259,17 @@ func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 
 // ValidateLink checks a link's topic and parameters: inbound topics must
 // be valid filters, outbound topics must hold no wildcard; qos must be
-// 0, 1 or 2 and retain true or false; no other parameter is known.
+// 0, 1 or 2, retain (outbound) and no_local (inbound, MQTT 5) true or
+// false; no other parameter is known.
 func (d *Dialer) ValidateLink(l *connector.Link) error {
 	if err := connector.CheckTopic(l, "MQTT topic"); err != nil {
 		return err
 	}
 	for k := range l.Params {
 		switch k {
-		case "qos", "retain":
+		case "qos", "retain", "no_local":
 		default:
-			return fmt.Errorf("unknown MQTT link parameter %q (want qos, retain)", k)
+			return fmt.Errorf("unknown MQTT link parameter %q (want qos, retain, no_local)", k)
 		}
 	}
 	if _, _, err := LinkParams(l); err != nil {
@@ -277,7 +278,32 @@ func (d *Dialer) ValidateLink(l *connector.Link) error {
 	if l.Inbound && l.Params.Has("retain") {
 		return errors.New("retain applies to outbound links only")
 	}
+	if l.Params.Has("no_local") {
+		noLocal, err := linkNoLocal(l)
+		switch {
+		case err != nil:
+			return err
+		case !l.Inbound:
+			return errors.New("no_local applies to inbound links only")
+		case noLocal && d.opts.Protocol == V311:
+			return errors.New("no_local=true needs MQTT 5; the dialer speaks MQTT 3.1.1")
+		}
+	}
 	return nil
+}
+
+// linkNoLocal returns an inbound link's no_local parameter ("true" or
+// "false"; default false): with true the broker does not send the link
+// the messages its own session publishes (MQTT 5's No Local option).
+func linkNoLocal(l *connector.Link) (bool, error) {
+	switch v := l.Params.Get("no_local"); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("no_local %q: want true or false", v)
+	}
 }
 
 // LinkParams returns the QoS and retain flag of a link: the parameters
@@ -309,6 +335,14 @@ func QoS(q int) aimdb.LinkOption { return aimdb.LinkParam("qos", strconv.Itoa(q)
 
 // Retain sets the retain flag of an outbound link's messages.
 func Retain(r bool) aimdb.LinkOption { return aimdb.LinkParam("retain", strconv.FormatBool(r)) }
+
+// NoLocal makes an inbound link's subscription MQTT 5's No Local: the
+// broker does not send it what the DB's own session publishes, so a DB
+// that publishes to topics it also subscribes to does not read its own
+// messages back. The links of a DB that subscribe to one filter must
+// agree: a link that does not is refused when the session subscribes it
+// (its state shows the error).
+func NoLocal() aimdb.LinkOption { return aimdb.LinkParam("no_local", "true") }
 
 func closed(c <-chan struct{}) bool {
 	select {

@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 
@@ -44,20 +45,29 @@ type route struct {
 	filter string // what topics match: name without a $share/group/ or $queue/ prefix
 	id     int
 	qos    byte // the highest QoS of its links
-	subs   []func(*connector.Message)
+	// noLocal: the first link asked for No Local (linkNoLocal); the
+	// session refuses a later link that does not agree.
+	noLocal bool
+	subs    []func(*connector.Message)
 }
 
 // add subscribes deliver to filter at qos and returns the filter's route;
-// its subscription identifier is 1 for the first filter, then 2, ….
-func (r *routes) add(filter string, qos byte, deliver func(*connector.Message)) *route {
+// its subscription identifier is 1 for the first filter, then 2, …. The
+// first link on a filter decides whether it is No Local.
+func (r *routes) add(filter string, qos byte, noLocal bool, deliver func(*connector.Message)) (*route, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rt := r.byName[filter]
+	if rt != nil && rt.noLocal != noLocal {
+		// A broker may keep a filter's options from its first SUBSCRIBE
+		// (mosquitto 2.0 ignores new ones), so the links must agree.
+		return nil, fmt.Errorf("no_local=%v, but an earlier link subscribes to %q with no_local=%v: the links on one filter must agree", noLocal, filter, rt.noLocal)
+	}
 	if rt == nil {
 		if r.byName == nil {
 			r.byName = map[string]*route{}
 		}
-		rt = &route{name: filter, filter: sharedFilter(filter), id: len(r.byID) + 1}
+		rt = &route{name: filter, filter: sharedFilter(filter), id: len(r.byID) + 1, noLocal: noLocal}
 		if !r.overlaps {
 			r.overlaps = r.overlapsAny(rt.filter)
 		}
@@ -67,7 +77,7 @@ func (r *routes) add(filter string, qos byte, deliver func(*connector.Message)) 
 	}
 	rt.qos = max(rt.qos, qos)
 	rt.subs = append(rt.subs, deliver)
-	return rt
+	return rt, nil
 }
 
 // overlap reports whether two filters match a common topic.

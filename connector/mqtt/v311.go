@@ -93,7 +93,10 @@ func (s *v311) Subscribe(ctx context.Context, l *connector.Link, deliver func(*c
 	if err != nil {
 		return err
 	}
-	s.routes.add(l.Topic, qos, deliver)
+	// ValidateLink refuses no_local=true on MQTT 3.1.1.
+	if _, err := s.routes.add(l.Topic, qos, false, deliver); err != nil {
+		return err
+	}
 	t := s.c.Subscribe(l.Topic, qos, nil) // the default handler routes every message
 	if err := wait(ctx, t); err != nil {
 		return s.lost(err)

@@ -96,7 +96,14 @@ func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*con
 	if err != nil {
 		return err
 	}
-	rt := s.routes.add(l.Topic, qos, deliver)
+	noLocal, err := linkNoLocal(l)
+	if err != nil {
+		return err
+	}
+	rt, err := s.routes.add(l.Topic, qos, noLocal, deliver)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	var again []*route
 	if !s.noSubs && !s.idsOn && s.routes.overlap() {
@@ -105,23 +112,23 @@ func (s *v5) Subscribe(ctx context.Context, l *connector.Link, deliver func(*con
 	}
 	s.mu.Unlock()
 	for _, prev := range again {
-		if err := s.subscribe(ctx, prev.name, prev.qos, prev.id, 1); err != nil {
+		if err := s.subscribe(ctx, prev.name, prev.qos, prev.id, 1, prev.noLocal); err != nil {
 			return err
 		}
 	}
-	return s.subscribe(ctx, l.Topic, qos, rt.id, 0)
+	return s.subscribe(ctx, l.Topic, qos, rt.id, 0, noLocal)
 }
 
 // subscribe subscribes filter at qos, with subscription identifier id if
-// the session sends identifiers.
-func (s *v5) subscribe(ctx context.Context, filter string, qos byte, id int, retainHandling byte) error {
+// the session sends identifiers, and the No Local option if noLocal.
+func (s *v5) subscribe(ctx context.Context, filter string, qos byte, id int, retainHandling byte, noLocal bool) error {
 	s.mu.Lock()
 	var props *paho.SubscribeProperties
 	if s.idsOn && !s.noSubs {
 		props = &paho.SubscribeProperties{SubscriptionIdentifier: &id}
 	}
 	s.mu.Unlock()
-	req := &paho.Subscribe{Properties: props, Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos, RetainHandling: retainHandling}}}
+	req := &paho.Subscribe{Properties: props, Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: qos, RetainHandling: retainHandling, NoLocal: noLocal}}}
 	octx, done := s.opCtx(ctx)
 	defer done()
 	sa, err := s.c.Subscribe(octx, req)
