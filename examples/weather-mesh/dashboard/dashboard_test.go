@@ -352,6 +352,14 @@ func (h *hub) drop() {
 // and answers record.query from it.
 func startHub(t *testing.T, broker string, history persist.Backend) *hub {
 	t.Helper()
+	return startMirroringHub(t, broker, history, "")
+}
+
+// startMirroringHub is startHub with, when device is not empty, a mirror
+// link (mesh.MirrorConnector) to the stations the device serves over
+// AimX at that endpoint.
+func startMirroringHub(t *testing.T, broker string, history persist.Backend, device string) *hub {
+	t.Helper()
 	if broker == "" {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -364,11 +372,20 @@ func startHub(t *testing.T, broker string, history persist.Backend) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	connectors := map[string]connector.Dialer{"mqtt": d}
+	var mirrors []string
+	if device != "" {
+		scheme, md, err := mesh.MirrorConnector(device, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		connectors[scheme], mirrors = md, []string{scheme}
+	}
 	db := aimdb.New(&aimdb.Options{
 		Logger:     slog.New(slog.DiscardHandler),
-		Connectors: map[string]connector.Dialer{"mqtt": d},
+		Connectors: connectors,
 	})
-	fams, err := mesh.Hub(db, nil)
+	fams, err := mesh.Hub(db, &mesh.HubOptions{Mirrors: mirrors})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,15 @@
 //
 //	go run ./examples/weather-mesh/hub --broker mqtt://127.0.0.1:1883 [--max-stations 20000] [--aimx unix:///tmp/hub.sock] [--http :8080]
 //	go run ./examples/weather-mesh/hub --broker nats://127.0.0.1:4222 --group hubs --aimx tcp://127.0.0.1:7434 --http ""
+//	go run ./examples/weather-mesh/hub --mcu 'serial:///dev/ttyACM0?baud=115200'
+//
+// With --mcu the hub also links the stations a device serves over AimX
+// itself, such as the station firmware on a UART
+// (examples/station-mcu/firmware): their records join the families
+// (station.mcu1.temperature, …), their dew points are derived, and on
+// MQTT their readings are published to station/<id>/<kind> for the
+// mesh's other subscribers. The dashboard marks a station that arrives
+// over a UART.
 //
 // On NATS the hub reads the JetStream stream WEATHER (subjects
 // station.<n>.temperature and station.<n>.humidity, created if missing);
@@ -61,7 +70,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.Var(&allowHosts, "allow-host", "on a loopback --http address, also answer requests for this host `name` (a pattern: *.lan; repeatable); localhost and IP addresses always work")
 	verbose := fs.Bool("v", false, "log debug messages")
 	codecName := fs.String("codec", "json", "the stations' payloads: `json` or postcard")
-	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--group name] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [--codec json|postcard] [-v]", stderr); err != nil {
+	var mcus endpoints
+	fs.Var(&mcus, "mcu", "link the station records a device serves over AimX at this `endpoint`: serial:///dev/ttyX?baud=115200 (the station firmware on a UART), tcp://host:port or unix:///path (repeatable)")
+	if err := cmdline.Parse(fs, args, "hub [--broker URL] [--group name] [--max-stations n] [--aimx endpoint]... [--http address] [--allow-host name]... [--codec json|postcard] [--mcu endpoint]... [-v]", stderr); err != nil {
 		return err
 	}
 	wire, err := mesh.ParseWire(*codecName)
@@ -80,11 +91,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := cmdline.Logger(stderr, *verbose)
 
-	db := aimdb.New(&aimdb.Options{
-		Connectors: map[string]connector.Dialer{string(engine): d},
-		Logger:     log,
-	})
-	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations, Wire: wire, Engine: engine})
+	connectors := map[string]connector.Dialer{string(engine): d}
+	var mirrors []string
+	for i, ep := range mcus {
+		scheme, md, err := mesh.MirrorConnector(ep, i+1)
+		if err != nil {
+			return cmdline.Usage(fmt.Errorf("--mcu: %w", err))
+		}
+		connectors[scheme] = md
+		mirrors = append(mirrors, scheme)
+		log.Info("linking a device's stations", "endpoint", ep, "scheme", scheme)
+	}
+	db := aimdb.New(&aimdb.Options{Connectors: connectors, Logger: log})
+	hub, err := mesh.Hub(db, &mesh.HubOptions{MaxStations: *maxStations, Wire: wire, Engine: engine, Mirrors: mirrors})
 	if err != nil {
 		return err
 	}

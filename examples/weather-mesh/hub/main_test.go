@@ -35,6 +35,8 @@ func TestBadCommandLine(t *testing.T) {
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"--aimx", "ftp://x"}, `--aimx: aimx: endpoint "ftp://x": unknown scheme "ftp"`},
 		{[]string{"--aimx", "off", "--http", "127.0.0.1:99999"}, `--http: listen tcp: address 99999: invalid port`},
+		{[]string{"--mcu", "ftp://x"}, `--mcu: mirror: aimx: endpoint "ftp://x": unknown scheme "ftp"`},
+		{[]string{"--mcu", "serial://"}, `--mcu: mirror: aimx: endpoint "serial://": no device path`},
 	}
 	for _, tt := range tests {
 		var stderr bytes.Buffer

@@ -60,6 +60,19 @@ type HubOptions struct {
 	// Engine is the message engine the hub's links use; db must have its
 	// connector (see HubConnector). Default MQTT.
 	Engine Engine
+	// Mirrors are the schemes of mirror connectors db has (see
+	// MirrorConnector): devices or DBs that serve station records over
+	// AimX themselves, such as the station firmware on a UART
+	// (examples/station-mcu/firmware). The hub links every
+	// station.{id}.temperature and station.{id}.humidity each serves into
+	// its families, so their dew points are derived as for any station.
+	// A mirrored station's id must not be a slot (it is refused and
+	// counted in the family's Rejected): the firmware is "mcu1". On MQTT
+	// the hub also publishes their readings, in Wire, to
+	// station/<id>/temperature and station/<id>/humidity for the mesh's
+	// other subscribers, and subscribes with No Local so that it does not
+	// read them back.
+	Mirrors []string
 }
 
 // HubFamilies are the record families of a hub.
@@ -139,9 +152,17 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 		o.Engine = MQTT
 	}
 	turl, topts := link(o.Engine, contracts.TemperatureTopicTemplate)
-	temp.LinkFrom(turl, inbound[contracts.Temperature]{tc, contracts.KindTemperature, o.Engine}, topts...)
 	hurl, hopts := link(o.Engine, contracts.HumidityTopicTemplate)
+	if len(o.Mirrors) > 0 && o.Engine == MQTT {
+		topts, hopts = append(topts, mqtt.NoLocal()), append(hopts, mqtt.NoLocal())
+	}
+	temp.LinkFrom(turl, inbound[contracts.Temperature]{tc, contracts.KindTemperature, o.Engine}, topts...)
 	hum.LinkFrom(hurl, inbound[contracts.Humidity]{hc, contracts.KindHumidity, o.Engine}, hopts...)
+	if len(o.Mirrors) > 0 {
+		if err := mirrorStations(db, o.Mirrors, o.Engine, temp, hum, tc, hc); err != nil {
+			return nil, err
+		}
+	}
 	aimdb.JoinFamily2(dew, contracts.TemperatureFamily, contracts.HumidityFamily,
 		func(t contracts.Temperature, h contracts.Humidity) (contracts.DewPoint, bool) {
 			return contracts.DewPointOf(t, h), true

@@ -24,16 +24,18 @@
     { kind: "humidity", label: "Humidity", unit: "%", field: "percent", span: 4 },
     { kind: "dew_point", label: "Dew point", unit: "°C", field: "celsius", span: 1 },
   ];
-  const KEY_RE = /^station\.(\d+)\.(temperature|humidity|dew_point)$/;
+  // A station's id is its slot (a number) for MQTT stations, or a
+  // device's name (mcu1) for a station the hub mirrors over AimX.
+  const KEY_RE = /^station\.([A-Za-z0-9_-]+)\.(temperature|humidity|dew_point)$/;
 
   const params = new URLSearchParams(location.search);
   const topic = params.get("topic") || "station.#";
   const wsURL = endpoint();
 
   const $ = (id) => document.getElementById(id);
-  const stations = new Map(); // slot -> station
+  const stations = new Map(); // station id (a string) -> station
   const records = new Map(); // record_key -> record.list row
-  let selected = null; // slot whose graph is drawn: the lowest, until one is picked
+  let selected = null; // id of the station whose graph is drawn: the first, until one is picked
   let picked = false; // the user picked a station
 
   // Connection state.
@@ -267,7 +269,7 @@
   function onValue(key, data, snap) {
     const m = KEY_RE.exec(key);
     if (!m || data === null || typeof data !== "object") return;
-    const slot = Number(m[1]);
+    const slot = m[1];
     const spec = KINDS.find((k) => k.kind === m[2]);
     const v = Number(data[spec.field]);
     if (!Number.isFinite(v)) return;
@@ -304,7 +306,7 @@
     }
     st.dirty = true;
     renderValue(st, spec);
-    if (!picked && (selected === null || slot < selected)) selectStation(slot);
+    if (!picked && (selected === null || byID(slot, selected) < 0)) selectStation(slot);
   }
 
   // onHistory merges stored values into the stations' series: each goes
@@ -329,7 +331,7 @@
       if (!Number.isFinite(v)) continue;
       const ts = Number.isFinite(data.timestamp) && data.timestamp > 0 ? data.timestamp : Number(r.ts);
       if (!Number.isFinite(ts) || ts < now - WINDOW_MS) continue;
-      const slot = Number(m[1]);
+      const slot = m[1];
       const st = stations.get(slot) || addStation(slot);
       const series = st.series[spec.kind];
       if (series.some((p) => p.t === ts && p.v === v)) continue;
@@ -341,7 +343,7 @@
     }
     for (const key of touched) {
       const [slot, kind] = key.split(" ");
-      const st = stations.get(Number(slot));
+      const st = stations.get(slot);
       const spec = KINDS.find((k) => k.kind === kind);
       const series = st.series[kind];
       series.sort((a, b) => a.t - b.t);
@@ -350,7 +352,16 @@
       renderValue(st, spec);
     }
     body.dataset.history = String((Number(body.dataset.history) || 0) + merged); // values merged so far
-    if (!picked && selected === null && stations.size) selectStation(Math.min(...stations.keys()));
+    if (!picked && selected === null && stations.size) selectStation([...stations.keys()].sort(byID)[0]);
+  }
+
+  // byID orders station ids: slots by number, then device names.
+  function byID(a, b) {
+    const na = /^\d+$/.test(a);
+    const nb = /^\d+$/.test(b);
+    if (na && nb) return Number(a) - Number(b);
+    if (na !== nb) return na ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
   }
 
   function addStation(slot) {
@@ -382,8 +393,9 @@
     const head = el("header", "card-head");
     const title = el("div", "card-title");
     title.append(el("span", "live-dot"), el("h2", "", "Station " + slot));
-    const badge = el("span", "badge", "slot " + slot);
+    const badge = el("span", "badge", /^\d+$/.test(slot) ? "slot " + slot : "device");
     title.append(badge);
+    st.badge = badge;
     st.seen = el("span", "seen", "");
     head.append(title, st.seen);
     card.append(head);
@@ -411,18 +423,19 @@
     card.append(st.foot);
     st.card = card;
 
-    // Keep the cards sorted by slot.
+    // Keep the cards sorted by id.
     $("empty").hidden = true;
     const grid = $("stations");
     let before = $("graph-panel");
     for (const other of grid.querySelectorAll(".card")) {
-      if (Number(other.dataset.slot) > slot) {
+      if (byID(other.dataset.slot, slot) > 0) {
         before = other;
         break;
       }
     }
     grid.insertBefore(card, before);
     stations.set(slot, st);
+    markArrival(st);
     return st;
   }
 
@@ -544,7 +557,35 @@
   function onRecords(rows) {
     records.clear();
     for (const r of rows) if (r && r.record_key) records.set(r.record_key, r);
+    for (const st of stations.values()) markArrival(st);
     drawGraph();
+  }
+
+  // markArrival marks a card by the link its readings arrive over: a
+  // station the hub mirrors from a device on a serial line (a uart://
+  // link) is marked UART.
+  function markArrival(st) {
+    let via = null;
+    for (const kind of ["temperature", "humidity"]) {
+      via = via || arrivalLink(records.get("station." + st.slot + "." + kind));
+    }
+    const uart = !!via && /^uart\d*$/.test(via.protocol);
+    st.card.dataset.via = via ? via.protocol : "";
+    st.badge.classList.toggle("badge-uart", uart);
+    if (uart) {
+      st.badge.textContent = "UART";
+      st.badge.title = "arrives over a UART: " + via.address;
+    }
+  }
+
+  // arrivalLink returns the inbound link of a record.list row that has
+  // delivered the most values, or null when none has delivered any.
+  function arrivalLink(row) {
+    let best = null;
+    for (const l of (row && row.links) || []) {
+      if (l.direction === "in" && l.received > 0 && (!best || l.received > best.received)) best = l;
+    }
+    return best;
   }
 
   function selectStation(slot) {
@@ -558,7 +599,12 @@
   function origin(row) {
     const o = row && row.origin;
     if (typeof o === "string") return { kind: o };
-    if (o && o.link) return { kind: "link", protocol: o.link.protocol, address: o.link.address };
+    if (o && o.link) {
+      // An instance fed by several links names the first as its origin;
+      // show the one its values arrive over.
+      const l = arrivalLink(row) || o.link;
+      return { kind: "link", protocol: l.protocol, address: l.address };
+    }
     if (o && o.transform_join) return { kind: "join", inputs: o.transform_join.inputs || [] };
     if (o && o.transform) return { kind: "transform", inputs: [o.transform.input] };
     return { kind: "unknown" };
