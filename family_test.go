@@ -417,3 +417,39 @@ func TestFamilyValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestOriginOfSeveralLinks: an instance fed by two family links names
+// as its origin the one its values arrive over, not merely the first
+// registered.
+func TestOriginOfSeveralLinks(t *testing.T) {
+	broker := loopback.New()
+	db := aimdb.New(&aimdb.Options{Connectors: map[string]connector.Dialer{"loop": broker.Dialer(), "other": loopback.New().Dialer()}})
+	fam := mustFamily(t, db, famTemp, aimdb.Ring(16))
+	fam.LinkFrom("other://station/{id}/temperature", codec.JSON[float64]{})
+	fam.LinkFrom("loop://station/{id}/temperature", codec.JSON[float64]{})
+	aimdbtest.Start(t, db)
+	sess, err := broker.Dialer().Dial(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	aimdbtest.WaitLinksConnected(t, db)
+	for range 2 {
+		if err := sess.Publish(t.Context(), &connector.Message{Topic: "station/9/temperature", Payload: []byte("21")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for _, m := range db.Records() {
+			if m.RecordKey == "station.9.temperature" && m.ProducedCount == 2 {
+				if m.Origin.Kind != "link" || m.Origin.Address != "loop://station/9/temperature" {
+					t.Fatalf("origin %+v; want the loop:// link that delivered both values", m.Origin)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("station.9.temperature never held 2 values: %+v", db.Records())
+		}
+	}
+}

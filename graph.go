@@ -1,6 +1,7 @@
 package aimdb
 
-// Origin says what writes a record. Its JSON form matches AimDB's
+// Origin says what writes a record; of a record with several inbound
+// links, the one that delivered the most values. Its JSON form matches AimDB's
 // RecordOrigin: "source", "passive", {"transform":{"input":…}},
 // {"transform_join":{"inputs":[…]}} or {"link":{"protocol":…,"address":…}}.
 type Origin struct {
@@ -64,7 +65,14 @@ func (b *recordBase) origin() Origin {
 		return Origin{Kind: "transform", Input: t.inputs[0]}
 	}
 	if len(b.linksIn) > 0 {
+		// Of several inbound links, the one the values arrive over: the
+		// one that delivered the most (the first while none delivered).
 		l := b.linksIn[0]
+		for _, o := range b.linksIn[1:] {
+			if o.received.Load() > l.received.Load() {
+				l = o
+			}
+		}
 		return Origin{Kind: "link", Protocol: l.scheme, Address: l.display}
 	}
 	if len(b.sources) > 0 {

@@ -379,8 +379,11 @@ t_tinygo_cortexm() {
 
 # firmware builds the station firmware (AimX over UART0), prints what
 # takes its flash, fails if it no longer fits the LM3S6965, and runs the
-# end-to-end test: qemu-system-arm boots it with UART0 on a pty and a hub
-# links it over serial:// (examples/station-mcu/firmware/qemu_test.go).
+# end-to-end tests: qemu-system-arm boots it with UART0 on a pty, a hub
+# links it over serial://, and the weather hub passes its readings on to
+# MQTT, AimX and the dashboard in Chromium, and `aimdb demo --mcu`
+# builds and boots it (examples/station-mcu/firmware/qemu_test.go,
+# chain_test.go, cmd/aimdb/demo_mcu_qemu_test.go).
 FIRMWARE=./examples/station-mcu/firmware
 firmware() {
 	local elf="$WORK/firmware.elf" sizes flash ram
@@ -404,16 +407,19 @@ firmware() {
 		sort -rn | head -15 | sed 's/^/    /'
 	local e2e="$WORK/firmware-heapstat.elf"
 	tinygo build -tags heapstat -target=cortex-m-qemu-debian -o "$e2e" "$FIRMWARE" || return 1
-	AIMDB_FIRMWARE_ELF="$e2e" timeout 300 go test -count=1 -tags qemu_e2e -run TestFirmwareOnQEMU -v "$FIRMWARE" >"$WORK/firmware.log" 2>&1
+	# `aimdb demo --mcu` builds the firmware itself (into the user cache).
+	AIMDB_FIRMWARE_ELF="$e2e" timeout 400 go test -count=1 -tags qemu_e2e -run 'OnQEMU$|^TestDemoMCU$' -v "$FIRMWARE" ./cmd/aimdb >"$WORK/firmware.log" 2>&1
 	local rc=$?
-	grep -E '^\s+qemu_test.go:[0-9]+:' "$WORK/firmware.log" | sed 's/^\s*/    /'
+	grep -E '^\s+(qemu|chain)_test.go:[0-9]+:' "$WORK/firmware.log" | sed 's/^\s*/    /'
 	if [ $rc != 0 ]; then
 		say "  --- the firmware's end-to-end test failed (exit $rc) ---"
 		grep -v '^Timer with period zero' "$WORK/firmware.log" | tail -40 | sed 's/^/    /'
 		return 1
 	fi
-	PASSED=$((PASSED + 1))
-	say "  firmware served AimX over the emulated UART0 to a hub: 1 more pass"
+	local n
+	n=$(grep -c '^--- PASS' "$WORK/firmware.log")
+	PASSED=$((PASSED + n))
+	say "  the firmware served AimX over the emulated UART0 to a hub, through the weather hub to MQTT, AimX and the dashboard, and in aimdb demo --mcu: $n more passes"
 }
 
 # ---- main --------------------------------------------------------------------

@@ -41,6 +41,8 @@ type demoConfig struct {
 	data       string   // the directory of the hub's history; memory only when empty
 	verbose    bool
 	codec      string // the stations' payloads on MQTT: json or postcard
+	mcu        bool   // also boot the station firmware in qemu and link it over its UART
+	mcuELF     string // a built firmware to boot instead of building one
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -55,11 +57,19 @@ migrates old payloads, rejects bad ones and joins each station's dew point.
 The hub keeps the history of every reading: in memory, or with --data DIR
 in DIR/aimdb.db (SQLite), or --data postgres://… in PostgreSQL, so that a
 restart keeps it. The hub is served over AimX (for aimdb and its MCP server) and, with a
-live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
+live dashboard, over HTTP and WebSocket. Ctrl-C stops it.
+
+With --mcu a microcontroller joins: the station firmware
+(examples/station-mcu/firmware) is built with TinyGo (once, into the user
+cache; run from a checkout) and booted on an emulated TI LM3S6965 in
+qemu-system-arm, serving station mcu1 over AimX on its UART, which the hub
+links with serial://. Without TinyGo or qemu-system-arm one line says what
+to install and the rest of the demo runs.`,
 		Example: `  aimdb demo
   aimdb demo --stations 5 --interval 500ms
   aimdb demo --broker mqtt://127.0.0.1:1883 --aimx unix:///tmp/aimdb.sock
-  aimdb demo --data ~/.local/share/aimdb-demo`,
+  aimdb demo --data ~/.local/share/aimdb-demo
+  aimdb demo --mcu`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.check(); err != nil {
@@ -89,6 +99,8 @@ live dashboard, over HTTP and WebSocket. Ctrl-C stops it.`,
 	f.StringVar(&cfg.data, "data", "", "keep the hub's history in DIR/aimdb.db (SQLite), or in PostgreSQL for a postgres:// URL; without it, history is in memory only")
 	f.BoolVarP(&cfg.verbose, "verbose", "v", false, "log the hub's and stations' activity")
 	f.StringVar(&cfg.codec, "codec", "json", "the stations' payloads on MQTT: json or postcard (upstream's binary contracts)")
+	f.BoolVar(&cfg.mcu, "mcu", false, "also run station mcu1 as firmware on an emulated microcontroller (TinyGo, qemu-system-arm), linked by the hub over its UART")
+	f.StringVar(&cfg.mcuELF, "mcu-firmware", "", "with --mcu, boot this firmware `file` (an ELF built from "+mcuFirmwareDir+") instead of building one")
 	return cmd
 }
 
@@ -103,6 +115,9 @@ func (c demoConfig) check() error {
 	}
 	if _, err := mesh.ParseWire(c.codec); err != nil {
 		return usagef("--codec %q: want json or postcard", c.codec)
+	}
+	if c.mcuELF != "" && !c.mcu {
+		return usagef("--mcu-firmware %s: give --mcu too", c.mcuELF)
 	}
 	for _, ep := range c.aimx {
 		e, err := aimx.ParseEndpoint(ep)
@@ -125,6 +140,8 @@ type demo struct {
 	httpURL   string   // the dashboard
 	hub       *aimdb.DB
 	history   string // where the hub's history is kept, for the banner
+	mcu       *mcu   // the booted firmware of --mcu, or nil
+	noMCU     string // why --mcu started no firmware
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -187,13 +204,33 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 	closers = append(closers, httpLn)
 	d.httpURL = "http://" + httpLn.Addr().String() + "/"
 
-	// The hub.
+	// The hub, and the microcontroller it links over its UART.
 	hubDialer, err := mesh.HubDialer(d.brokerURL)
 	if err != nil {
 		return fail(&usageError{fmt.Errorf("--broker: %w", err)})
 	}
+	connectors := map[string]connector.Dialer{"mqtt": hubDialer}
+	var mirrors []string
+	if cfg.mcu {
+		m, err := startMCU(ctx, cfg.mcuELF, log)
+		var no *errNoMCU
+		switch {
+		case errors.As(err, &no):
+			d.noMCU = no.reason
+			log.Warn("demo --mcu: the microcontroller does not run: " + no.reason + "; the rest of the demo runs")
+		case err != nil:
+			return fail(err)
+		default:
+			closers = append(closers, m)
+			scheme, md, err := mesh.MirrorConnector(m.endpoint, 1)
+			if err != nil {
+				return fail(err)
+			}
+			connectors[scheme], mirrors, d.mcu = md, []string{scheme}, m
+		}
+	}
 	hub := aimdb.New(&aimdb.Options{
-		Connectors:      map[string]connector.Dialer{"mqtt": hubDialer},
+		Connectors:      connectors,
 		Logger:          log.With("db", "hub"),
 		ShutdownTimeout: time.Second,
 	})
@@ -201,7 +238,7 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 	if err != nil {
 		return fail(&usageError{fmt.Errorf("--codec: %w", err)})
 	}
-	fams, err := mesh.Hub(hub, &mesh.HubOptions{Wire: wire})
+	fams, err := mesh.Hub(hub, &mesh.HubOptions{Wire: wire, Mirrors: mirrors})
 	if err != nil {
 		return fail(err)
 	}
@@ -266,6 +303,7 @@ func startDemo(ctx context.Context, cfg demoConfig, log *slog.Logger) (*demo, er
 		<-ctx.Done()
 		dbs.Wait()
 		backend.Close() // after the hub's writer committed what it held
+		d.mcu.stop()
 	})
 	for _, l := range aimxLns {
 		d.run(func() error { return srv.Serve(ctx, l.ln, l.f) })
@@ -336,7 +374,7 @@ func (d *demo) banner(w io.Writer) {
 
   MQTT broker     %s
   stations        %d, in slots 1..%d, a reading every %v, %s payloads
-  hub             families station.{id}.{temperature,humidity,dew_point}: 3 records per station,
+%s  hub             families station.{id}.{temperature,humidity,dew_point}: 3 records per station,
                   created on its first reading (any id 0..%d, up to %d stations)
   history         %s
   AimX            %s (read-only)
@@ -352,8 +390,27 @@ Next:
   (from a checkout: go run ./cmd/aimdb …)
 
 Ctrl-C stops the demo.
-`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, wireName(d.cfg.codec), contracts.MaxSlot, mesh.DefaultMaxStations,
+`, broker, d.cfg.stations, d.cfg.stations, d.cfg.interval, wireName(d.cfg.codec), d.mcuLine(), contracts.MaxSlot, mesh.DefaultMaxStations,
 		d.history, strings.Join(d.aimx, ", "), d.httpURL, ws, d.httpURL, d.httpURL, d.connectFlag(), d.connectFlag(), d.connectFlag())
+}
+
+// mcuLine is the banner's line about --mcu, or nothing without it.
+func (d *demo) mcuLine() string {
+	switch {
+	case !d.cfg.mcu:
+		return ""
+	case d.mcu == nil:
+		return "  microcontroller not running: " + d.noMCU + "\n"
+	}
+	how := "reused"
+	if d.mcu.built {
+		how = "built now"
+	}
+	if d.cfg.mcuELF != "" {
+		how = "given"
+	}
+	return fmt.Sprintf("  microcontroller station mcu1: firmware on an emulated TI LM3S6965 (qemu-system-arm), UART0 at %s,\n"+
+		"                  linked by the hub over serial://; firmware %s (%s)\n", strings.TrimPrefix(strings.TrimSuffix(d.mcu.endpoint, "?baud=115200"), "serial://"), d.mcu.elf, how)
 }
 
 // connectFlag is the --connect the next commands need, or nothing when

@@ -4,7 +4,7 @@
 // (target tinygo-cortexm) builds the firmware and runs it:
 //
 //	tinygo build -tags heapstat -target=cortex-m-qemu-debian -o firmware.elf ./examples/station-mcu/firmware
-//	AIMDB_FIRMWARE_ELF=firmware.elf go test -tags qemu_e2e -run TestFirmwareOnQEMU ./examples/station-mcu/firmware
+//	AIMDB_FIRMWARE_ELF=firmware.elf go test -tags qemu_e2e -run OnQEMU ./examples/station-mcu/firmware
 //
 // The heapstat build adds the heap's figures to every humidity reading
 // (heapstat.go); the test checks from them that the heap does not grow.
@@ -35,42 +35,14 @@ import (
 // the mesh's contract codecs, as the weather hub does.
 func TestFirmwareOnQEMU(t *testing.T) {
 	const readings = 20
-	elf := os.Getenv("AIMDB_FIRMWARE_ELF")
-	if elf == "" {
-		t.Fatal("AIMDB_FIRMWARE_ELF names no firmware (ci/targets.sh tinygo-cortexm builds it)")
-	}
-	qemu := tooltest.Path(t, "qemu-system-arm")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, "-M", "lm3s6965evb", "-display", "none", "-monitor", "none", "-serial", "pty", "-kernel", elf)
-	out, err := cmd.StdoutPipe() // "char device redirected to /dev/pts/N"
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	pts := ""
-	sc := bufio.NewScanner(out)
-	for pts == "" && sc.Scan() {
-		if m := regexp.MustCompile(`/dev/pts/\d+`).FindString(sc.Text()); m != "" {
-			pts = m
-		}
-	}
-	if pts == "" {
-		t.Fatal("qemu printed no pty for serial0")
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	endpoint := "serial://" + pts + "?baud=115200"
+	endpoint, _ := bootQEMU(t, ctx)
 
 	// Bytes that reach the UART while the chip boots are lost: the first
 	// hello may go unanswered, as after any reset; a client dials again.
 	var c *aimx.Client
+	var err error
 	for try := 1; c == nil; try++ {
 		c, err = aimx.Dial(ctx, endpoint, &aimx.ClientOptions{NoReconnect: true, DialTimeout: 3 * time.Second})
 		if err != nil && try == 5 {
@@ -164,6 +136,44 @@ func TestFirmwareOnQEMU(t *testing.T) {
 		}
 	}
 	checkHeap(t, heap)
+}
+
+// bootQEMU starts qemu-system-arm with the firmware of AIMDB_FIRMWARE_ELF,
+// UART0 on a pty, and returns the pty's serial:// endpoint and when qemu
+// started (the chip boots after it). qemu stops with ctx or the test.
+func bootQEMU(t *testing.T, ctx context.Context) (string, time.Time) {
+	t.Helper()
+	elf := os.Getenv("AIMDB_FIRMWARE_ELF")
+	if elf == "" {
+		t.Fatal("AIMDB_FIRMWARE_ELF names no firmware (ci/targets.sh tinygo-cortexm builds it)")
+	}
+	qemu := tooltest.Path(t, "qemu-system-arm")
+	cmd := exec.CommandContext(ctx, qemu, "-M", "lm3s6965evb", "-display", "none", "-monitor", "none", "-serial", "pty", "-kernel", elf)
+	out, err := cmd.StdoutPipe() // "char device redirected to /dev/pts/N"
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pts := ""
+	sc := bufio.NewScanner(out)
+	for pts == "" && sc.Scan() {
+		if m := regexp.MustCompile(`/dev/pts/\d+`).FindString(sc.Text()); m != "" {
+			pts = m
+		}
+	}
+	if pts == "" {
+		t.Fatal("qemu printed no pty for serial0")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	return "serial://" + pts + "?baud=115200", started
 }
 
 // heapStats are the heap figures of a heapstat build's humidity reading.
