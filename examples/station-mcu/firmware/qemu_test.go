@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"regexp"
@@ -52,6 +53,30 @@ func TestFirmwareOnQEMU(t *testing.T) {
 	rtt, err := c.Ping(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// record.list is the deepest request: it checks that the chip's 2 KB
+	// goroutine stacks still hold it (an overflow crashes the chip).
+	rows, err := c.Records(ctx)
+	if err != nil {
+		t.Fatalf("record.list: %v", err)
+	}
+	var keys []string
+	for _, r := range rows {
+		keys = append(keys, r.RecordKey)
+	}
+	slices.Sort(keys)
+	if want := []string{"station.mcu1.humidity", "station.mcu1.temperature"}; !slices.Equal(keys, want) {
+		t.Errorf("record.list: %v; want %v", keys, want)
+	}
+	raw, err := c.Get(ctx, "station.mcu1.temperature")
+	if err != nil {
+		t.Fatalf("record.get: %v", err)
+	}
+	if v, err := contracts.TemperatureCodec.Decode(raw); err != nil || v.Celsius < 5 || v.Celsius > 30 {
+		t.Errorf("record.get station.mcu1.temperature = %s: %+v, %v; want the contract's payload, 5 to 30 °C", raw, v, err)
+	}
+	if _, err := c.Get(ctx, "station.mcu1.nope"); !errors.Is(err, aimx.ErrNotFound) {
+		t.Errorf("record.get of a key the chip does not have: %v; want not_found", err)
 	}
 	c.Close()
 
