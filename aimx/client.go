@@ -228,6 +228,10 @@ func dialStream(ctx context.Context, endpoint string) (FrameConn, error) {
 	return &streamConn{rw: nc, r: NewFrameReader(nc, f, clientMaxFrame), f: f}, nil
 }
 
+// helloRetry is how long a client on a serial line waits for the answer
+// to hello before saying it again.
+const helloRetry = 500 * time.Millisecond
+
 // connect dials and says hello. The connection is not yet live.
 func (c *Client) connect(ctx context.Context) (FrameConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
@@ -249,12 +253,40 @@ func (c *Client) connect(ctx context.Context) (FrameConn, error) {
 		err error
 	}
 	res := make(chan result, 1)
+	b, _ := hello.AppendJSON(nil)
+	answered, sent := make(chan struct{}), make(chan struct{})
+	var resend sync.WaitGroup
+	defer func() { close(answered); resend.Wait() }() // no write of its may overlap the client's
+	if e, err := ParseEndpoint(c.endpoint); err == nil && e.Scheme == "serial" {
+		// A serial line loses what it carries while the other end is
+		// not listening yet (a device resetting, QEMU noticing its pty
+		// opened): say hello again every helloRetry until answered.
+		resend.Go(func() {
+			select {
+			case <-sent:
+			case <-answered:
+				return
+			}
+			t := time.NewTicker(helloRetry)
+			defer t.Stop()
+			for {
+				select {
+				case <-answered:
+					return
+				case <-t.C:
+					if conn.WriteFrame(b) != nil {
+						return
+					}
+				}
+			}
+		})
+	}
 	go func() {
-		b, _ := hello.AppendJSON(nil)
 		if err := conn.WriteFrame(b); err != nil {
 			res <- result{err: err}
 			return
 		}
+		close(sent)
 		for {
 			b, err := conn.ReadFrame()
 			if err != nil {

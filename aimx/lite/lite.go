@@ -365,12 +365,30 @@ func (s *server) subscribe(q *request) {
 			s.event(sb, "snap", id, keys[i], snaps[i], 0, i == len(snaps)-1)
 		}
 	}
-	var wg sync.WaitGroup
+	// One goroutine per record; the last to end ends the subscription
+	// (no goroutine of its own to wait for them: each costs a stack
+	// on a microcontroller).
+	left := len(sts)
+	end := func() {
+		s.mu.Lock()
+		left--
+		last := left <= 0
+		if last && s.subs[id] == sb {
+			delete(s.subs, id)
+		}
+		s.mu.Unlock()
+		if last {
+			close(sb.done)
+		}
+	}
+	if len(sts) == 0 {
+		end()
+		return
+	}
 	for i, st := range sts {
 		key := recs[i].Key()
-		wg.Add(1)
 		s.wg.Go(func() {
-			defer wg.Done()
+			defer end()
 			defer st.Close()
 			for {
 				data, missed, err := st.Recv(ctx)
@@ -383,15 +401,6 @@ func (s *server) subscribe(q *request) {
 			}
 		})
 	}
-	s.wg.Go(func() {
-		wg.Wait()
-		close(sb.done)
-		s.mu.Lock()
-		if s.subs[id] == sb {
-			delete(s.subs, id)
-		}
-		s.mu.Unlock()
-	})
 }
 
 // unsubscribe ends the subscription id and waits for its goroutines.
@@ -457,7 +466,10 @@ func (s *server) write(build func([]byte) []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.out = build(s.out[:0])
-	s.enc = append(cobs.Append(s.enc[:0], s.out), 0)
+	// A delimiter before the frame as well as after: whatever the line
+	// mangled before it (a partial frame lost while the other end
+	// connected) ends there, and this frame is read whole.
+	s.enc = append(cobs.Append(append(s.enc[:0], 0), s.out), 0)
 	_, err := s.w.Write(s.enc)
 	return err == nil
 }

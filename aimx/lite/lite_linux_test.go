@@ -3,9 +3,11 @@
 package lite_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -273,4 +275,50 @@ func TestMirrorFamily(t *testing.T) {
 	if l := hub.Families()[0].Links[0]; l.Received != 10 || l.Lost != 0 {
 		t.Errorf("link %+v; want 10 received, 0 lost", l)
 	}
+}
+
+// dropFirstFrame reads through r but discards everything up to and
+// including the first 0x00: the first frame a device misses while it
+// resets.
+type dropFirstFrame struct {
+	io.ReadWriter
+	dropped bool
+}
+
+func (d *dropFirstFrame) Read(p []byte) (int, error) {
+	for {
+		n, err := d.ReadWriter.Read(p)
+		if d.dropped || err != nil {
+			return n, err
+		}
+		if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+			d.dropped = true
+			return copy(p, p[i+1:n]), nil
+		}
+	}
+}
+
+// TestHelloRetried: a client on a serial line says hello again when the
+// device missed the first one, and connects.
+func TestHelloRetried(t *testing.T) {
+	db := aimdb.New(nil)
+	aimdbtest.Start(t, db)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("pty.Open: %v (the test needs /dev/ptmx)", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- lite.Serve(ctx, db, &dropFirstFrame{ReadWriter: ptmx}, nil) }()
+	t.Cleanup(func() { cancel(); tty.Close(); ptmx.Close(); <-done })
+	start := time.Now()
+	c, err := aimx.Dial(t.Context(), "serial://"+tty.Name(), &aimx.ClientOptions{NoReconnect: true, DialTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatalf("the device missed the first hello and the client gave up: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("connected after %v", time.Since(start).Round(time.Millisecond))
 }

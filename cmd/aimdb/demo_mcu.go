@@ -24,6 +24,10 @@ import (
 // mcuFirmwareDir is the firmware's package, from the module's root.
 const mcuFirmwareDir = "examples/station-mcu/firmware"
 
+// mcuStack is the goroutine stack the firmware is built with: TinyGo's
+// 2 KB default for the part overflows (docs/PLATFORMS.md).
+const mcuStack = "3KB"
+
 // The one-line hints for a missing tool.
 const (
 	qemuHint   = "qemu-system-arm is not installed (Debian, Ubuntu: apt-get install qemu-system-arm)"
@@ -155,11 +159,11 @@ func buildFirmware(ctx context.Context, log *slog.Logger) (elf string, built boo
 	}
 	log.Warn("building the station firmware with TinyGo (once; about 15 s)", "target", target, "out", elf)
 	tmp := elf + ".tmp"
-	cmd := exec.CommandContext(ctx, tinygo, "build", "-target="+target, "-o", tmp, "./"+mcuFirmwareDir)
+	cmd := exec.CommandContext(ctx, tinygo, "build", "-target="+target, "-stack-size="+mcuStack, "-o", tmp, "./"+mcuFirmwareDir)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.Remove(tmp)
-		return "", false, fmt.Errorf("demo --mcu: tinygo build -target=%s ./%s: %v: %s", target, mcuFirmwareDir, err, strings.TrimSpace(lastLines(string(out), 5)))
+		return "", false, fmt.Errorf("demo --mcu: tinygo build -target=%s -stack-size=%s ./%s: %v: %s", target, mcuStack, mcuFirmwareDir, err, strings.TrimSpace(lastLines(string(out), 5)))
 	}
 	if err := os.Rename(tmp, elf); err != nil {
 		return "", false, fmt.Errorf("demo --mcu: %w", err)

@@ -12,8 +12,15 @@
 // boot.
 //
 // On the emulated TI LM3S6965 (qemu-system-arm -M lm3s6965evb) UART0 is a
-// PL011 driven through runtime/volatile (uart_lm3s6965.go); built for a
+// PL011 driven through runtime/volatile (chip_lm3s6965.go); built for a
 // computer, the firmware serves on its standard input and output instead.
+//
+// Build it with 3 KB goroutine stacks: TinyGo's 2 KB default for the part
+// overflows on record.list, silently corrupting the heap or locking the
+// chip up (docs/PLATFORMS.md):
+//
+//	tinygo build -target=cortex-m-qemu -stack-size=3KB -o firmware.elf ./examples/station-mcu/firmware
+//	qemu-system-arm -M lm3s6965evb -display none -monitor none -serial pty -kernel firmware.elf
 package main
 
 import (

@@ -3,7 +3,7 @@
 // The end-to-end test of the firmware on the emulated LM3S6965; ci/targets.sh
 // (target tinygo-cortexm) builds the firmware and runs it:
 //
-//	tinygo build -tags heapstat -target=cortex-m-qemu-debian -o firmware.elf ./examples/station-mcu/firmware
+//	tinygo build -stack-size=3KB -tags heapstat -target=cortex-m-qemu-debian -o firmware.elf ./examples/station-mcu/firmware
 //	AIMDB_FIRMWARE_ELF=firmware.elf go test -tags qemu_e2e -run OnQEMU ./examples/station-mcu/firmware
 //
 // The heapstat build adds the heap's figures to every humidity reading
