@@ -166,12 +166,8 @@ func freeAddr(t *testing.T) string {
 // until the test ends; the returned log holds its output.
 func startHubCommand(t *testing.T, ctx context.Context, args ...string) *syncBuffer {
 	t.Helper()
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command builds the hub: %v", err)
-	}
 	bin := filepath.Join(t.TempDir(), "hub")
-	build := exec.CommandContext(ctx, goCmd, "build", "-o", bin, "github.com/aimdb-go/aimdb/examples/weather-mesh/hub")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/aimdb-go/aimdb/examples/weather-mesh/hub")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build the hub: %v\n%s", err, out)
 	}
