@@ -76,13 +76,13 @@ func startMCU(ctx context.Context, elf string, log *slog.Logger) (*mcu, error) {
 		return nil, fmt.Errorf("demo --mcu: start qemu-system-arm: %w", err)
 	}
 	m.exited = make(chan struct{})
-	lines := make(chan string)
+	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():
-			default: // nobody waits for the pty line any more
+			default: // the pty line was found: nobody reads them any more
 			}
 		}
 		m.cmd.Wait()
