@@ -96,7 +96,7 @@ func TestHubMirrorsDevice(t *testing.T) {
 		}
 	}
 
-	const ts = 1_780_000_000_000
+	const ts uint64 = 1_780_000_000_000
 	if err := temp.Produce(contracts.Temperature{Celsius: 21.5, Timestamp: ts}); err != nil {
 		t.Fatal(err)
 	}
