@@ -89,6 +89,10 @@ var (
 type ClientOptions struct {
 	// Token is sent as hello's auth_token.
 	Token string
+	// StreamBuffer is the number of updates each Stream holds for its
+	// reader; a Stream drops (and counts in Lost) what arrives beyond
+	// it. Default StreamBuffer (256).
+	StreamBuffer int
 	// Name is sent as hello's client name. Default "aimdb-go".
 	Name string
 	// DialTimeout bounds connecting and the hello exchange. Default 5 s.

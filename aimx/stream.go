@@ -12,7 +12,8 @@ import (
 	"github.com/aimdb-go/aimdb"
 )
 
-// StreamBuffer is the number of updates a Stream holds for its reader.
+// StreamBuffer is the number of updates a Stream holds for its reader,
+// unless ClientOptions.StreamBuffer says otherwise.
 // When it is full, updates are dropped and counted in the next Update's
 // Lost.
 const StreamBuffer = 256
@@ -52,7 +53,11 @@ type Stream struct {
 // segment, `#` any number). A refusal (unknown key, a record without
 // remote access, a denied pattern) is returned here.
 func (c *Client) Subscribe(ctx context.Context, pattern string) (*Stream, error) {
-	s := &Stream{c: c, pattern: pattern, ch: make(chan Update, StreamBuffer), done: make(chan struct{})}
+	n := c.opts.StreamBuffer
+	if n <= 0 {
+		n = StreamBuffer
+	}
+	s := &Stream{c: c, pattern: pattern, ch: make(chan Update, n), done: make(chan struct{})}
 	conn, _, err := c.liveConn(ctx)
 	if err != nil {
 		return nil, err

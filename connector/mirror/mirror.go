@@ -135,10 +135,15 @@ func (d *Dialer) ValidateLink(l *connector.Link) error {
 }
 
 // Dial implements connector.Dialer: it connects and says hello.
+// mirrorStreamBuffer is the updates each inbound link's stream holds.
+const mirrorStreamBuffer = 8192
+
 func (d *Dialer) Dial(ctx context.Context) (connector.Session, error) {
 	ka := max(d.opts.Keepalive, 0)
+	// A burst of the serving DB waits in the stream (up to
+	// mirrorStreamBuffer) rather than being dropped while the DB stores.
 	c, err := aimx.Dial(ctx, d.endpoint, &aimx.ClientOptions{Token: d.opts.Token, Name: d.opts.Name,
-		DialTimeout: d.opts.DialTimeout, NoReconnect: true, Keepalive: ka})
+		DialTimeout: d.opts.DialTimeout, NoReconnect: true, Keepalive: ka, StreamBuffer: mirrorStreamBuffer})
 	if err != nil {
 		return nil, err
 	}
