@@ -34,6 +34,8 @@ type config struct {
 	Drain    time.Duration // how long to wait for the hubs to store the last readings
 	Dir      string        // AimX sockets and child reports
 	KillAt   time.Duration // if positive, hub 0 dies this long after the stations start (in-process hubs only)
+	// HubMemLimit, if set, is each child hub's GOMEMLIMIT (Children only).
+	HubMemLimit string
 }
 
 // hubStat is one hub's resources and counts.
@@ -44,6 +46,9 @@ type hubStat struct {
 	CPUSec    float64 `json:"cpu_seconds"`
 	CPUPct    float64 `json:"cpu_percent"` // of one core, over the run
 	MaxRSSMiB float64 `json:"max_rss_mib"`
+	// MemLimitMiB is the hub's Go memory limit (--hub-memory-limit), 0
+	// for none.
+	MemLimitMiB float64 `json:"mem_limit_mib,omitempty"`
 }
 
 // result is the report of a run.
@@ -72,8 +77,12 @@ func (r result) String() string {
 	fmt.Fprintf(&b, "throughput %.0f readings/s over %.1f s; end-to-end latency p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 		r.Throughput, r.SendSeconds, r.P50, r.P99, r.Max)
 	for _, h := range r.Hubs {
-		fmt.Fprintf(&b, "  %s: %d stored (AimX), %d stations, CPU %.1f s (%.0f%% of a core), max RSS %.0f MiB\n",
+		fmt.Fprintf(&b, "  %s: %d stored (AimX), %d stations, CPU %.1f s (%.0f%% of a core), max RSS %.0f MiB",
 			h.Name, h.StoredAX, h.Stations, h.CPUSec, h.CPUPct, h.MaxRSSMiB)
+		if h.MemLimitMiB > 0 {
+			fmt.Fprintf(&b, " (Go memory limit %.0f MiB)", h.MemLimitMiB)
+		}
+		b.WriteString("\n")
 	}
 	if r.Killed {
 		b.WriteString("  (hub-0 was killed: its counts are what it stored before)\n")
@@ -307,6 +316,13 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 			hist[i] += n
 		}
 		res.Foreign += h.report.Foreign
+		if l := h.report.MemLimit; c.Children && l > 0 && l < math.MaxInt64 {
+			for i := range res.Hubs {
+				if res.Hubs[i].Name == h.name {
+					res.Hubs[i].MemLimitMiB = float64(l) / (1 << 20)
+				}
+			}
+		}
 	}
 	for i, n := range union {
 		switch {
@@ -374,6 +390,9 @@ func startChild(h *hubProc, c config, p plan) error {
 	pj, _ := json.Marshal(p)
 	h.cmd = exec.Command(exe, "-hub-child", "-broker", c.Broker, "-group", "load", "-aimx", h.aimx, "-plan", string(pj), "-report", h.file)
 	h.cmd.Stderr = os.Stderr
+	if c.HubMemLimit != "" {
+		h.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+c.HubMemLimit)
+	}
 	if err := h.cmd.Start(); err != nil {
 		return err
 	}

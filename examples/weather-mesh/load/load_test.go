@@ -7,13 +7,61 @@ package main
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// A hub child of TestLoadChildren: the test binary re-run as the
+	// load program does itself.
+	if len(os.Args) > 1 && os.Args[1] == "-hub-child" {
+		main()
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// TestLoadChildren runs the hubs as child processes with a Go memory
+// limit (--hub-memory-limit): each hub's report carries the limit its
+// process ran with, and its CPU and RSS are its own.
+func TestLoadChildren(t *testing.T) {
+	dir := t.TempDir()
+	srv, url, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := run(ctx, config{Broker: url, Hubs: 2, Stations: 200, Rate: 1, Duration: 3 * time.Second, Humidity: true,
+		Children: true, Drain: 10 * time.Second, Dir: dir, HubMemLimit: "96MiB"}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", res)
+	if res.Lost != 0 || res.Offered == 0 {
+		t.Fatalf("offered %d, lost %d", res.Offered, res.Lost)
+	}
+	for _, h := range res.Hubs {
+		if h.MemLimitMiB != 96 {
+			t.Errorf("%s ran with a memory limit of %v MiB; want 96", h.Name, h.MemLimitMiB)
+		}
+		if h.MaxRSSMiB <= 0 || h.CPUSec <= 0 {
+			t.Errorf("%s: RSS %v MiB, CPU %v s; want its own process's", h.Name, h.MaxRSSMiB, h.CPUSec)
+		}
+	}
+}
+
+func TestMemLimitSyntax(t *testing.T) {
+	for s, want := range map[string]bool{"224MiB": true, "1GiB": true, "1048576": true, "512KiB": true, "3TiB": true, "100B": true,
+		"": false, "0MiB": false, "12XB": false, "1.5GiB": false, "-1MiB": false, "MiB": false, "off": false, "224mib": false} {
+		if got := validMemLimit(s); got != want {
+			t.Errorf("validMemLimit(%q) = %v; want %v", s, got, want)
+		}
+	}
+}
 
 // TestLoadShort offers 2000 stations × 2 readings per second for 10 s
 // through an in-process NATS JetStream to three in-process hubs of one

@@ -30,6 +30,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
@@ -49,6 +52,7 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 	children := fs.Bool("children", false, "run the hubs as child processes")
 	drain := fs.Duration("drain", 15*time.Second, "after sending, wait until no hub stores anything for this long")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	memLimit := fs.String("hub-memory-limit", "", "with --children, run each hub with this Go memory limit (GOMEMLIMIT syntax: 224MiB, 1GiB); empty leaves the runtime's default")
 	killAt := fs.Duration("kill-at", 0, "kill hub 0 this long after the stations start (cut its connections; in-process hubs only)")
 	// The hub of a child process.
 	hubChild := fs.Bool("hub-child", false, "internal: run one hub")
@@ -68,6 +72,7 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		rep.MemLimit = debug.SetMemoryLimit(-1)
 		b, _ := json.Marshal(rep)
 		return os.WriteFile(*reportFile, b, 0o600)
 	}
@@ -76,6 +81,12 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if *killAt > 0 && (*children || *hubs < 2) {
 		return cmdline.Usage(errors.New("--kill-at needs in-process hubs (no --children) and at least 2 of them"))
+	}
+	if *memLimit != "" && !*children {
+		return cmdline.Usage(errors.New("--hub-memory-limit needs --children (in-process hubs share the process's memory)"))
+	}
+	if *memLimit != "" && !validMemLimit(*memLimit) {
+		return cmdline.Usage(fmt.Errorf("--hub-memory-limit %q: want a size such as 224MiB or 1GiB", *memLimit))
 	}
 	dir, err := os.MkdirTemp("", "weather-load-")
 	if err != nil {
@@ -91,7 +102,7 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 		*broker = url
 	}
 	res, err := run(ctx, config{Broker: *broker, Hubs: *hubs, Stations: *stations, Rate: *rate, Duration: *duration,
-		Humidity: *humidity, Children: *children, Drain: *drain, Dir: dir, KillAt: *killAt}, func(s string) { fmt.Fprintln(stderr, s) })
+		Humidity: *humidity, Children: *children, Drain: *drain, Dir: dir, KillAt: *killAt, HubMemLimit: *memLimit}, func(s string) { fmt.Fprintln(stderr, s) })
 	if err != nil {
 		return err
 	}
@@ -120,4 +131,17 @@ func startServer(dir string) (*server.Server, string, error) {
 		return nil, "", errors.New("nats-server did not start")
 	}
 	return srv, srv.ClientURL(), nil
+}
+
+// validMemLimit reports whether s is a size in GOMEMLIMIT's syntax: a
+// whole number of bytes with an optional B, KiB, MiB, GiB or TiB suffix.
+func validMemLimit(s string) bool {
+	for _, unit := range []string{"TiB", "GiB", "MiB", "KiB", "B"} {
+		if n, ok := strings.CutSuffix(s, unit); ok {
+			s = n
+			break
+		}
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	return err == nil && v > 0
 }
