@@ -14,6 +14,7 @@ import (
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/codec"
 	"github.com/aimdb-go/aimdb/connector"
+	"github.com/aimdb-go/aimdb/connector/kafka"
 	"github.com/aimdb-go/aimdb/connector/nats"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/contracts"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
@@ -142,6 +143,11 @@ func (c *cutter) Dial(network, address string) (net.Conn, error) {
 	return conn, err
 }
 
+// DialContext is Dial for dialers that pass a context (Kafka's).
+func (c *cutter) DialContext(_ context.Context, network, address string) (net.Conn, error) {
+	return c.Dial(network, address)
+}
+
 func (c *cutter) kill() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -159,12 +165,16 @@ func runHub(ctx context.Context, c hubConfig) (hubReport, error) {
 	if err != nil {
 		return hubReport{}, err
 	}
-	if c.Cut != nil && engine == mesh.NATS {
+	switch {
+	case c.Cut != nil && engine == mesh.NATS:
 		d, err = nats.NewDialer(c.Broker, nats.Options{Name: mesh.ClientName(d), Group: c.Group,
 			Streams: []jetstream.StreamConfig{mesh.NATSStream}, NetDialer: c.Cut})
-		if err != nil {
-			return hubReport{}, err
-		}
+	case c.Cut != nil && engine == mesh.Kafka:
+		d, err = kafka.NewDialer(c.Broker, kafka.Options{ClientID: mesh.ClientName(d), Group: c.Group,
+			AutoCreate: true, NetDialer: c.Cut.DialContext})
+	}
+	if err != nil {
+		return hubReport{}, err
 	}
 	log := c.Log
 	if log == nil {

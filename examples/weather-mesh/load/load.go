@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -11,15 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/aimdb-go/aimdb/aimx"
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
-	natsgo "github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // config configures a load run.
@@ -94,9 +90,16 @@ func (r result) String() string {
 }
 
 // settle is how long the stored sum must stay unchanged, once it reached
-// the offered count, for the load to end: longer than the connector's
-// ack wait (nats.Options.AckWait, 5 s).
-const settle = 6 * time.Second
+// the offered count, for the load to end: longer than the time after
+// which a reading handed to a hub that did not store it goes to another
+// hub — on NATS the connector's ack wait (nats.Options.AckWait, 5 s), on
+// Kafka the group's session timeout (kafka.Options.SessionTimeout, 10 s).
+func settle(broker string) time.Duration {
+	if mesh.EngineOf(broker) == mesh.Kafka {
+		return 12 * time.Second
+	}
+	return 6 * time.Second
+}
 
 // a hubProc is one running hub.
 type hubProc struct {
@@ -126,18 +129,11 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 	// The plan starts a little later, once the hubs subscribed.
 	p := plan{Stations: c.Stations, Kinds: kinds, Readings: readings, PeriodMs: periodMs}
 
-	nc, err := natsgo.Connect(c.Broker, natsgo.Name("weather-load"))
+	pub, err := newPublisher(ctx, c.Broker)
 	if err != nil {
 		return res, err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384))
-	if err != nil {
-		return res, err
-	}
-	if _, err := js.CreateOrUpdateStream(ctx, mesh.NATSStream); err != nil {
-		return res, fmt.Errorf("stream: %w", err)
-	}
+	defer pub.close()
 
 	// Hubs need the plan's start; it is fixed before they start.
 	p.StartMs = time.Now().Add(3*time.Second).UnixMilli() + 1000
@@ -183,22 +179,6 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 	// The stations: one publisher, each reading on time.
 	failed := make([]bool, p.size())
 	var offered, pubFailed atomic.Uint64
-	var acks sync.WaitGroup
-	futures := make(chan struct {
-		f jetstream.PubAckFuture
-		i int
-	}, 65536)
-	acks.Go(func() {
-		for fu := range futures {
-			select {
-			case <-fu.f.Ok():
-				offered.Add(1)
-			case <-fu.f.Err():
-				failed[fu.i] = true
-				pubFailed.Add(1)
-			}
-		}
-	})
 	for time.Now().UnixMilli() < p.StartMs {
 		time.Sleep(time.Millisecond)
 	}
@@ -227,32 +207,24 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 					buf = fmt.Appendf(buf, `{"percent":%.1f,"timestamp":%d,"seq":%d,"sent_ns":%d}`,
 						40+float64(s%50), ts, k, time.Now().UnixNano())
 				}
-				subject := "station." + strconv.Itoa(s) + "." + kindNames[kind]
 				idx := p.index(s, kind, uint64(ts))
-				for {
-					f, err := js.PublishAsync(subject, append([]byte(nil), buf...))
-					if err == nil {
-						futures <- struct {
-							f jetstream.PubAckFuture
-							i int
-						}{f, idx}
-						break
-					}
-					if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				err := pub.publish(s, kindNames[kind], buf, func(err error) {
+					if err != nil {
 						failed[idx] = true
 						pubFailed.Add(1)
-						break
+						return
 					}
-					select {
-					case <-js.PublishAsyncComplete():
-					case <-time.After(time.Second):
-					}
+					offered.Add(1)
+				})
+				if err != nil {
+					failed[idx] = true
+					pubFailed.Add(1)
 				}
 			}
 		}
 	}
-	close(futures)
-	acks.Wait()
+	pub.flush()
+
 	sendTime := time.Since(t0)
 	res.Offered, res.PubFailed = offered.Load(), pubFailed.Load()
 	res.SendSeconds = sendTime.Seconds()
@@ -284,7 +256,7 @@ func run(ctx context.Context, c config, stderr func(string)) (result, error) {
 		// does not mean every reading was stored: wait until it is quiet
 		// for longer than the ack wait too, when no redelivery is due.
 		quiet := time.Since(lastChange)
-		if sum >= res.Offered && quiet > settle || quiet > c.Drain || ctx.Err() != nil {
+		if sum >= res.Offered && quiet > settle(c.Broker) || quiet > c.Drain || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)

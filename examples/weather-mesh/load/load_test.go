@@ -23,6 +23,37 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// TestLoadKafka offers 1000 stations × 2 readings per second for 5 s
+// through an in-process Kafka (kfake) to three in-process hubs of one
+// consumer group, and kills one of them at 2 s: no reading may be lost;
+// the topic's partitions split the stations between the hubs, so each
+// holds only its share until one dies.
+func TestLoadKafka(t *testing.T) {
+	kc, url, err := startKafka(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	const stations = 1000
+	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: stations, Rate: 1, Duration: 5 * time.Second, Humidity: true,
+		Drain: 20 * time.Second, Dir: t.TempDir(), KillAt: 2 * time.Second}, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", res)
+	if res.Lost != 0 || res.Offered != stations*2*5 {
+		t.Fatalf("offered %d of %d, lost %d", res.Offered, stations*2*5, res.Lost)
+	}
+	if res.Hubs[0].Stations == 0 || res.Hubs[0].Stations >= stations {
+		t.Errorf("the killed hub held %d of %d stations; want its partitions' share", res.Hubs[0].Stations, stations)
+	}
+	if res.Hubs[1].StoredAX == 0 || res.Hubs[2].StoredAX == 0 {
+		t.Errorf("the surviving hubs stored %d and %d", res.Hubs[1].StoredAX, res.Hubs[2].StoredAX)
+	}
+}
+
 // TestLoadChildren runs the hubs as child processes with a Go memory
 // limit (--hub-memory-limit): each hub's report carries the limit its
 // process ran with, and its CPU and RSS are its own.

@@ -1,11 +1,14 @@
 // Command load offers the weather mesh a load: N simulated stations, each
 // sending a reading every 1/R seconds, from one process (a cheap JetStream
-// publisher, no DB per station), to hubs that share the stations in one
-// NATS group, and reports what the hubs stored.
+// publisher or Kafka producer, no DB per station), to hubs that share the
+// stations in one NATS queue group or Kafka consumer group, and reports
+// what the hubs stored.
 //
-//	go run ./examples/weather-mesh/load --stations 10000 --rate 1 --duration 60s --hubs 3 --children
+//	go run ./examples/weather-mesh/load --stations 10000 --rate 1 --duration 60s --hubs 3 --children --hub-memory-limit 224MiB
 //	go run ./examples/weather-mesh/load --broker nats://10.0.0.5:4222 ...
 //	go run ./examples/weather-mesh/load --stations 2000 --duration 30s --kill-at 10s
+//	go run ./examples/weather-mesh/load --engine kafka --stations 2000 --duration 30s
+//	go run ./examples/weather-mesh/load --broker kafka://10.0.0.6:9092 ...
 //
 // Each payload is the mesh's JSON (contracts.Temperature or Humidity)
 // with a sequence number and the send time added (the hubs ignore the
@@ -15,7 +18,10 @@
 // hubs by querying their AimX), lost (readings of the plan no hub stored),
 // duplicated, throughput, end-to-end p50/p99 (scheduled send to stored),
 // and per hub CPU and peak RSS. Without --broker it starts a NATS server
-// with JetStream in this process, storing in a temporary directory.
+// with JetStream in this process, storing in a temporary directory, or
+// with --engine kafka an in-process Kafka (kfake) whose topic station has
+// four partitions per hub. On Kafka the readings are keyed <n>/<kind>
+// and partitioned by station, as the mesh's stations publish them.
 // With --children the hubs are child processes (this program, re-run as
 // -hub-child), so their CPU and RSS are their own.
 //
@@ -36,14 +42,17 @@ import (
 	"time"
 
 	"github.com/aimdb-go/aimdb/examples/weather-mesh/internal/cmdline"
+	"github.com/aimdb-go/aimdb/examples/weather-mesh/mesh"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 func main() { cmdline.Main("load", runMain) }
 
 func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	broker := fs.String("broker", "", "NATS `URL` (nats://host:port); empty starts a NATS server with JetStream in this process")
+	broker := fs.String("broker", "", "the engine's `URL`: nats://host:port (JetStream) or kafka://host:port; empty starts one in this process (see --engine)")
+	engine := fs.String("engine", "", "without --broker, the engine started in this process: nats (a NATS server with JetStream, the default) or kafka (kfake)")
 	hubs := fs.Int("hubs", 3, "hubs sharing the stations")
 	stations := fs.Int("stations", 10000, "simulated stations")
 	rate := fs.Float64("rate", 1, "readings per second per station and kind")
@@ -82,6 +91,14 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 	if *killAt > 0 && (*children || *hubs < 2) {
 		return cmdline.Usage(errors.New("--kill-at needs in-process hubs (no --children) and at least 2 of them"))
 	}
+	switch e := mesh.EngineOf(*broker); {
+	case *engine != "" && *engine != "nats" && *engine != "kafka":
+		return cmdline.Usage(fmt.Errorf("--engine %q: want nats or kafka", *engine))
+	case *broker != "" && *engine != "":
+		return cmdline.Usage(errors.New("--engine names the engine started without --broker; --broker's URL names its own"))
+	case *broker != "" && e != mesh.NATS && e != mesh.Kafka:
+		return cmdline.Usage(fmt.Errorf("--broker %q: want a nats:// or kafka:// URL", *broker))
+	}
 	if *memLimit != "" && !*children {
 		return cmdline.Usage(errors.New("--hub-memory-limit needs --children (in-process hubs share the process's memory)"))
 	}
@@ -93,7 +110,15 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if *broker == "" {
+	switch {
+	case *broker == "" && *engine == "kafka":
+		kc, url, err := startKafka(*hubs)
+		if err != nil {
+			return err
+		}
+		defer kc.Close()
+		*broker = url
+	case *broker == "":
 		srv, url, err := startServer(dir)
 		if err != nil {
 			return err
@@ -116,6 +141,21 @@ func runMain(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("%d readings lost", res.Lost)
 	}
 	return nil
+}
+
+// kafkaPartitions is how many partitions the in-process Kafka gives the
+// topic station per hub: a hub that dies leaves several partitions,
+// spread over the others.
+const kafkaPartitions = 4
+
+// startKafka starts an in-process Kafka (kfake) with the topic station of
+// kafkaPartitions partitions per hub.
+func startKafka(hubs int) (*kfake.Cluster, string, error) {
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(kafkaPartitions*max(hubs, 1)), "station"))
+	if err != nil {
+		return nil, "", fmt.Errorf("kfake: %w", err)
+	}
+	return kc, "kafka://" + kc.ListenAddrs()[0], nil
 }
 
 // startServer starts a NATS server with JetStream storing under dir.
