@@ -18,7 +18,7 @@ type Framing int
 const (
 	Lines          Framing = iota // one frame per line (Unix sockets)
 	LengthPrefixed                // u32 big-endian length, then the frame (TCP)
-	COBS                          // COBS-encoded frame, then 0x00 (serial lines)
+	COBS                          // 0x00, the COBS-encoded frame, 0x00 (serial lines)
 )
 
 // String returns "lines", "length-prefixed" or "cobs", and "Framing(N)"
@@ -308,8 +308,13 @@ func (fr *FrameReader) frGrow() {
 
 // AppendFrame appends p, framed as f, to dst and returns the extended
 // slice. For [Lines], p must not contain '\n': AppendFrame does not check
-// it, and a reader would see two frames. AppendFrame panics if f is not
-// one of [Lines], [LengthPrefixed] and [COBS].
+// it, and a reader would see two frames. For [COBS] it writes a 0x00
+// before the frame too, unless dst already ends with one (the previous
+// frame's): whatever a line mangled before the frame — the tail of a
+// frame lost while the other end connected — ends there, and the frame
+// is read whole. Readers skip the empty frame between two 0x00s.
+// AppendFrame panics if f is not one of [Lines], [LengthPrefixed] and
+// [COBS].
 func AppendFrame(dst []byte, f Framing, p []byte) []byte {
 	switch f {
 	case Lines:
@@ -319,6 +324,9 @@ func AppendFrame(dst []byte, f Framing, p []byte) []byte {
 		dst = binary.BigEndian.AppendUint32(dst, uint32(len(p)))
 		return append(dst, p...)
 	case COBS:
+		if len(dst) == 0 || dst[len(dst)-1] != 0 {
+			dst = append(dst, 0)
+		}
 		dst = AppendCOBS(dst, p)
 		return append(dst, 0)
 	}

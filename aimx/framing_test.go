@@ -343,12 +343,23 @@ func TestAppendFrame(t *testing.T) {
 		{aimx.Lines, "ab", "ab\n"},
 		{aimx.LengthPrefixed, "ab", "\x00\x00\x00\x02ab"},
 		{aimx.LengthPrefixed, "", "\x00\x00\x00\x00"},
-		{aimx.COBS, "a\x00b", "\x02a\x02b\x00"},
+		{aimx.COBS, "a\x00b", "\x00\x02a\x02b\x00"},
 	}
 	for _, tt := range tests {
 		if got := string(aimx.AppendFrame([]byte("<"), tt.f, []byte(tt.p))); got != "<"+tt.want {
 			t.Errorf("AppendFrame(%v, %q) = %q, want %q", tt.f, tt.p, got, "<"+tt.want)
 		}
+	}
+	// A frame written after line noise (a partial frame, no 0x00) is
+	// read whole: its leading 0x00 ends the noise.
+	noisy := append([]byte("\x05ab"), aimx.AppendFrame(nil, aimx.COBS, []byte("whole"))...)
+	if got, err := readAll(aimx.NewFrameReader(bytes.NewReader(noisy), aimx.COBS, 0)); len(got) != 1 || got[0] != "whole" {
+		t.Errorf("frames after noise = %q, %v; want [whole]", got, err)
+	}
+	// Frames appended one after another share the 0x00 between them.
+	batch := aimx.AppendFrame(aimx.AppendFrame(nil, aimx.COBS, []byte("a")), aimx.COBS, []byte("b"))
+	if want := "\x00\x02a\x00\x02b\x00"; string(batch) != want {
+		t.Errorf("two COBS frames = %q, want %q", batch, want)
 	}
 }
 

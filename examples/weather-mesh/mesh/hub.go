@@ -156,8 +156,8 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	if len(o.Mirrors) > 0 && o.Engine == MQTT {
 		topts, hopts = append(topts, mqtt.NoLocal()), append(hopts, mqtt.NoLocal())
 	}
-	temp.LinkFrom(turl, inbound[contracts.Temperature]{tc, contracts.KindTemperature, o.Engine}, topts...)
-	hum.LinkFrom(hurl, inbound[contracts.Humidity]{hc, contracts.KindHumidity, o.Engine}, hopts...)
+	temp.LinkFrom(turl, inbound[contracts.Temperature]{wrapped[contracts.Temperature]{tc}, contracts.KindTemperature, o.Engine}, topts...)
+	hum.LinkFrom(hurl, inbound[contracts.Humidity]{wrapped[contracts.Humidity]{hc}, contracts.KindHumidity, o.Engine}, hopts...)
 	if len(o.Mirrors) > 0 {
 		if err := mirrorStations(db, o.Mirrors, o.Engine, temp, hum, tc, hc); err != nil {
 			return nil, err
@@ -170,28 +170,32 @@ func Hub(db *aimdb.DB, opts *HubOptions) (*HubFamilies, error) {
 	return &HubFamilies{Temperature: temp, Humidity: hum, DewPoint: dew}, nil
 }
 
-// inbound is the codec of the hub's family links: it checks that the
-// message's topic names a valid station id before decoding the payload,
-// and names the station's record in its errors.
-type inbound[T any] struct {
-	c      aimdb.Codec[T]
-	kind   contracts.Kind
-	engine Engine // the engine's topics are mapped back to MQTT's (see mqttTopic)
-}
+// wrapped forwards a codec's methods, Validate included; the hub's link
+// codecs embed it and add their DecodeTopic.
+type wrapped[T any] struct{ c aimdb.Codec[T] }
 
-var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]{}
+func (c wrapped[T]) Encode(v T) ([]byte, error) { return c.c.Encode(v) }
 
-func (c inbound[T]) Encode(v T) ([]byte, error) { return c.c.Encode(v) }
-
-func (c inbound[T]) Decode(payload []byte) (T, error) { return c.c.Decode(payload) }
+func (c wrapped[T]) Decode(payload []byte) (T, error) { return c.c.Decode(payload) }
 
 // Validate reports the mistakes of the contract codec it wraps.
-func (c inbound[T]) Validate() error {
+func (c wrapped[T]) Validate() error {
 	if v, ok := c.c.(interface{ Validate() error }); ok {
 		return v.Validate()
 	}
 	return nil
 }
+
+// inbound is the codec of the hub's family links: it checks that the
+// message's topic names a valid station id before decoding the payload,
+// and names the station's record in its errors.
+type inbound[T any] struct {
+	wrapped[T]
+	kind   contracts.Kind
+	engine Engine // the engine's topics are mapped back to MQTT's (see mqttTopic)
+}
+
+var _ aimdb.TopicDecoder[contracts.Temperature] = inbound[contracts.Temperature]{}
 
 func (c inbound[T]) DecodeTopic(topic string, payload []byte) (T, error) {
 	var zero T

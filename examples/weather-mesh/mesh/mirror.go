@@ -51,8 +51,8 @@ func mirrorStations(db *aimdb.DB, schemes []string, e Engine, temp *aimdb.Family
 		if s == "" || s == string(e) {
 			return fmt.Errorf("mesh: hub mirror scheme %q: want a mirror connector's own scheme (see MirrorConnector)", s)
 		}
-		temp.LinkFrom(s+"://"+contracts.TemperatureFamily.Template(), mirrored[contracts.Temperature]{contracts.TemperatureCodec, ids})
-		hum.LinkFrom(s+"://"+contracts.HumidityFamily.Template(), mirrored[contracts.Humidity]{contracts.HumidityCodec, ids})
+		temp.LinkFrom(s+"://"+contracts.TemperatureFamily.Template(), mirrored[contracts.Temperature]{wrapped[contracts.Temperature]{contracts.TemperatureCodec}, ids})
+		hum.LinkFrom(s+"://"+contracts.HumidityFamily.Template(), mirrored[contracts.Humidity]{wrapped[contracts.Humidity]{contracts.HumidityCodec}, ids})
 	}
 	if e != MQTT {
 		return nil
@@ -71,20 +71,8 @@ func mirrorStations(db *aimdb.DB, schemes []string, e Engine, temp *aimdb.Family
 // station id that is a slot (those belong to the MQTT stations) and
 // noting the others as mirrored.
 type mirrored[T any] struct {
-	c   aimdb.Codec[T]
+	wrapped[T]
 	ids *sync.Map
-}
-
-func (c mirrored[T]) Encode(v T) ([]byte, error) { return c.c.Encode(v) }
-
-func (c mirrored[T]) Decode(payload []byte) (T, error) { return c.c.Decode(payload) }
-
-// Validate reports the mistakes of the contract codec it wraps.
-func (c mirrored[T]) Validate() error {
-	if v, ok := c.c.(interface{ Validate() error }); ok {
-		return v.Validate()
-	}
-	return nil
 }
 
 // DecodeTopic decodes the value of the peer's record key.
