@@ -110,6 +110,8 @@ type Record[T any] struct {
 	tapFns []TapFunc[T]
 	codec  Codec[T] // RemoteAccess's codec
 
+	enc sharedEncodings // of its remote readers' values
+
 	signal      func(T) float64 // of an Observable T, nil otherwise
 	signalGauge *Gauge
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/aimdb-go/aimdb/internal/buffer"
 )
@@ -175,6 +176,10 @@ func (r *RemoteRecord) SubscribeLatest() (*RemoteSubscription, error) {
 // A RemoteSubscription receives a record's values as JSON. Like a
 // Subscription, its receive methods must not be called concurrently;
 // Close may be called from any goroutine.
+//
+// A value that several remote subscriptions of a record receive is
+// encoded once: the data they return is shared, and must not be
+// modified.
 type RemoteSubscription struct{ r remoteReader }
 
 // Recv returns the JSON of the next value and how many values the
@@ -246,7 +251,8 @@ func (r *Record[T]) subscribeJSON(fromLatest bool) (remoteReader, error) {
 		sub.r.Close()
 		sub.r = b.Observe(fromLatest)
 	}
-	return &jsonReader[T]{sub: sub, codec: r.codec}, nil
+	r.enc.join()
+	return &jsonReader[T]{sub: sub, codec: r.codec, shares: true}, nil
 }
 
 // takeJSON returns a subscription that takes values: for a Mailbox, the
@@ -264,6 +270,8 @@ type jsonReader[T any] struct {
 	codec  Codec[T]
 	missed uint64 // lag and unencodable values not reported yet
 	armed  bool   // Notify was called: TryRecv arms the notification
+	shares bool   // joined the record's shared encodings
+	closed atomic.Bool
 }
 
 func (j *jsonReader[T]) notify(f func()) {
@@ -291,10 +299,27 @@ func (j *jsonReader[T]) recv(ctx context.Context, wait bool) ([]byte, uint64, er
 		if err != nil {
 			return nil, 0, err
 		}
-		b, err := j.codec.Encode(v)
-		if err != nil {
-			j.missed++
-			return nil, 0, fmt.Errorf("record %q: encode: %w", j.sub.rec.key, err)
+		var c *encCache
+		var pos uint64
+		if j.shares {
+			if c = j.sub.rec.enc.active(); c != nil {
+				pos = j.sub.r.Position()
+			}
+		}
+		b, ok := []byte(nil), false
+		if pos > 0 {
+			b, ok = c.get(pos)
+		}
+		if !ok {
+			b, err = j.codec.Encode(v)
+			if err != nil {
+				j.missed++
+				return nil, 0, fmt.Errorf("record %q: encode: %w", j.sub.rec.key, err)
+			}
+			if pos > 0 {
+				b = b[:len(b):len(b)] // shared: an append copies
+				c.put(pos, b)
+			}
 		}
 		missed := j.missed
 		j.missed = 0
@@ -302,4 +327,12 @@ func (j *jsonReader[T]) recv(ctx context.Context, wait bool) ([]byte, uint64, er
 	}
 }
 
-func (j *jsonReader[T]) close() { j.sub.Close() }
+func (j *jsonReader[T]) close() {
+	if !j.closed.CompareAndSwap(false, true) {
+		return
+	}
+	j.sub.Close()
+	if j.shares {
+		j.sub.rec.enc.leave()
+	}
+}
