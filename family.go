@@ -249,10 +249,10 @@ func (f *Family[T]) RemoteAccess(c Codec[T]) {
 // carry the remote operations.
 type remoteFamily struct{}
 
-func (remoteFamily) latestJSON() ([]byte, error)              { return nil, ErrNoRemoteAccess }
-func (remoteFamily) subscribeJSON(bool) (remoteReader, error) { return nil, ErrNoRemoteAccess }
-func (remoteFamily) takeJSON() (remoteReader, error)          { return nil, ErrNoRemoteAccess }
-func (remoteFamily) setJSON([]byte) error                     { return ErrNoRemoteAccess }
+func (remoteFamily) appendLatestJSON(dst []byte) ([]byte, error) { return dst, ErrNoRemoteAccess }
+func (remoteFamily) subscribeJSON(bool) (remoteReader, error)    { return nil, ErrNoRemoteAccess }
+func (remoteFamily) takeJSON() (remoteReader, error)             { return nil, ErrNoRemoteAccess }
+func (remoteFamily) setJSON([]byte) error                        { return ErrNoRemoteAccess }
 
 // Instance returns the instance whose captures are values (in the
 // template's order), creating it if it does not exist. It fails with

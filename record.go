@@ -110,6 +110,8 @@ type Record[T any] struct {
 	tapFns []TapFunc[T]
 	codec  Codec[T] // RemoteAccess's codec
 
+	appendEnc AppendEncoder[T] // codec, if it is one
+
 	enc sharedEncodings // of its remote readers' values
 
 	signal      func(T) float64 // of an Observable T, nil otherwise

@@ -55,12 +55,13 @@ func (r *Record[T]) RemoteAccess(c Codec[T]) {
 		r.db.mistakes = append(r.db.mistakes, &ConfigError{Key: r.key, Message: ".RemoteAccess(): codec: " + m})
 	}
 	r.codec = c
+	r.appendEnc, _ = c.(AppendEncoder[T])
 	r.remote = r
 }
 
 // remoteOps is what a RemoteRecord needs from a *Record[T].
 type remoteOps interface {
-	latestJSON() ([]byte, error)
+	appendLatestJSON(dst []byte) ([]byte, error)
 	subscribeJSON(fromLatest bool) (remoteReader, error)
 	takeJSON() (remoteReader, error)
 	setJSON(data []byte) error
@@ -123,7 +124,12 @@ func (r *RemoteRecord) HasWriter() bool {
 // consuming it: the value of a Latest record, the pending value of a
 // Mailbox, the newest retained value of a Ring. It fails with ErrNoValue
 // when there is none.
-func (r *RemoteRecord) Latest() ([]byte, error) { return r.ops.latestJSON() }
+func (r *RemoteRecord) Latest() ([]byte, error) { return r.ops.appendLatestJSON(nil) }
+
+// AppendLatest is Latest appending the JSON to dst: with a codec that
+// is an AppendEncoder (codec.JSON is) it encodes into dst and allocates
+// no buffer of its own. On an error dst is returned unchanged.
+func (r *RemoteRecord) AppendLatest(dst []byte) ([]byte, error) { return r.ops.appendLatestJSON(dst) }
 
 // Set decodes data with the record's codec and produces the value, as
 // the record's own writer would. It fails with ErrHasWriter when a source
@@ -208,22 +214,32 @@ func (s *RemoteSubscription) Notify(f func()) { s.r.notify(f) }
 // Close ends the subscription.
 func (s *RemoteSubscription) Close() { s.r.close() }
 
-func (r *Record[T]) latestJSON() ([]byte, error) {
+func (r *Record[T]) appendLatestJSON(dst []byte) ([]byte, error) {
 	if r.buf == nil {
-		return nil, fmt.Errorf("%w: record %q: %s", ErrInvalidConfig, r.key, r.cfg.problem())
+		return dst, fmt.Errorf("%w: record %q: %s", ErrInvalidConfig, r.key, r.cfg.problem())
 	}
 	v, ok := r.buf.Peek()
 	if ring, isRing := r.buf.(interface{ Newest() (T, bool) }); isRing && !ok {
 		v, ok = ring.Newest()
 	}
 	if !ok {
-		return nil, fmt.Errorf("record %q: %w", r.key, ErrNoValue)
+		return dst, fmt.Errorf("record %q: %w", r.key, ErrNoValue)
+	}
+	if r.appendEnc != nil {
+		b, err := r.appendEnc.AppendEncode(dst, v)
+		if err != nil {
+			return dst, fmt.Errorf("record %q: encode: %w", r.key, err)
+		}
+		return b, nil
 	}
 	b, err := r.codec.Encode(v)
 	if err != nil {
-		return nil, fmt.Errorf("record %q: encode: %w", r.key, err)
+		return dst, fmt.Errorf("record %q: encode: %w", r.key, err)
 	}
-	return b, nil
+	if dst == nil {
+		return b, nil
+	}
+	return append(dst, b...), nil
 }
 
 func (r *Record[T]) setJSON(data []byte) error {

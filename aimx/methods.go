@@ -1,6 +1,7 @@
 package aimx
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aimdb-go/aimdb"
@@ -89,7 +91,7 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 		if err != nil {
 			return ss.replyErr(ctx, f.ID, errCode(err))
 		}
-		v, err := r.Latest()
+		b, err := AppendGetReply(nil, f.ID, r)
 		if errors.Is(err, aimdb.ErrNoValue) {
 			// not_found, as AimDB answers; the reason tells it from an
 			// unknown key.
@@ -98,7 +100,7 @@ func (ss *session) request(ctx context.Context, f *Frame) error {
 		if err != nil {
 			return ss.replyErr(ctx, f.ID, errCode(err))
 		}
-		return ss.reply(ctx, f.ID, json.RawMessage(v))
+		return ss.push(ctx, b, false)
 	case "record.set":
 		if badParams || p.Name == nil || p.Value == nil {
 			return ss.replyErr(ctx, f.ID, CodeInternal)
@@ -419,4 +421,32 @@ func (ss *session) query(ctx context.Context, id uint64, badParams bool, p nameP
 		return cmp.Compare(a.TS, b.TS)
 	})
 	return ss.reply(ctx, id, QueryResult{Records: rows, Total: len(rows)})
+}
+
+// AppendGetReply appends to dst the reply a [Server] sends to the
+// record.get request id, {"t":"reply","id":id,"ok":VALUE}, VALUE being
+// r's current value as JSON ([aimdb.RemoteRecord.AppendLatest]): the
+// value is encoded into the frame, with no buffer of its own when the
+// record's codec is an [aimdb.AppendEncoder]. Its errors are
+// AppendLatest's (aimdb.ErrNoValue when there is no value yet), and a
+// *[FrameError] when the codec's output is not one JSON value; on an
+// error dst is returned unchanged.
+func AppendGetReply(dst []byte, id uint64, r *aimdb.RemoteRecord) ([]byte, error) {
+	n := len(dst)
+	dst = slices.Grow(dst, 128) // the envelope and a small value, in one allocation
+	dst = append(dst, `{"t":"reply","id":`...)
+	dst = strconv.AppendUint(dst, id, 10)
+	dst = append(dst, `,"ok":`...)
+	start := len(dst)
+	dst, err := r.AppendLatest(dst)
+	if err != nil {
+		return dst[:n], err
+	}
+	if v := dst[start:]; len(v) == 0 || !oneLine(v) {
+		// Not one compact value: check and compact it as AppendJSON does.
+		if dst, err = appendRaw(dst[:start], bytes.Clone(v), "ok"); err != nil {
+			return dst[:n], err
+		}
+	}
+	return append(dst, '}'), nil
 }

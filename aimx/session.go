@@ -211,7 +211,12 @@ func (ss *session) queue(ctx context.Context, f *Frame, sub bool) error {
 	if err != nil {
 		return err
 	}
-	err = ss.out.pushWait(ctx, b, sub, ss.srv.opts.WriteTimeout)
+	return ss.push(ctx, b, sub)
+}
+
+// push queues an encoded frame, as queue does.
+func (ss *session) push(ctx context.Context, b []byte, sub bool) error {
+	err := ss.out.pushWait(ctx, b, sub, ss.srv.opts.WriteTimeout)
 	if errors.Is(err, errSlowClient) {
 		ss.slowClosed()
 	}

@@ -256,12 +256,7 @@ func BenchmarkRemoteJSON(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			data, err := r.Latest()
-			if err != nil {
-				b.Fatal(err)
-			}
-			f := aimx.Frame{T: aimx.TagReply, ID: 1, OK: data}
-			if out, err = f.AppendJSON(nil); err != nil {
+			if out, err = aimx.AppendGetReply(nil, 1, r); err != nil {
 				b.Fatal(err)
 			}
 		}
