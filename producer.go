@@ -34,7 +34,9 @@ func (p *Producer[T]) Produce(v T) error {
 		p.profile()
 	}
 	if p.rec.buf != nil && p.rec.buf.Push(v) {
-		p.rec.stored(v)
+		if p.rec.signal != nil || p.rec.keeper != nil {
+			p.rec.stored(v)
+		}
 		return nil
 	}
 	return p.rec.produce(v) // the error path: invalid buffer or closed

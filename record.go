@@ -218,7 +218,9 @@ func (r *Record[T]) produce(v T) error {
 	if !r.buf.Push(v) {
 		return fmt.Errorf("record %q: %w", r.key, ErrClosed)
 	}
-	r.stored(v)
+	if r.signal != nil || r.keeper != nil {
+		r.stored(v) // not inlined: checked here, so a plain record pays no call
+	}
 	return nil
 }
 

@@ -43,11 +43,15 @@ func (s *Subscription[T]) Recv(ctx context.Context) (T, error) {
 		s.lagged = 0
 		return s.result(zero, missed, buffer.ErrLagged)
 	}
+	// A stage's reader counts as idle while it waits (DB.WaitIdle); no
+	// deferred call: it made every Recv of a stage 10 ns slower.
 	if s.busy != nil {
 		s.busy.Add(-1)
-		defer s.busy.Add(1)
 	}
 	v, missed, err := s.r.Recv(ctx)
+	if s.busy != nil {
+		s.busy.Add(1)
+	}
 	if err == nil {
 		if s.prof != nil && s.prof.count() {
 			s.last = nanotime()
