@@ -34,15 +34,9 @@ func TestLoadKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	const stations = 1000
-	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: stations, Rate: 1, Duration: 5 * time.Second, Humidity: true,
-		Drain: 20 * time.Second, Dir: t.TempDir(), KillAt: 2 * time.Second}, func(s string) { t.Log(s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", res)
+	res := runLoad(t, config{Broker: url, Hubs: 3, Stations: stations, Rate: 1, Duration: 5 * time.Second, Humidity: true,
+		Drain: 20 * time.Second, Dir: t.TempDir(), KillAt: 2 * time.Second})
 	if res.Lost != 0 || res.Offered != stations*2*5 {
 		t.Fatalf("offered %d of %d, lost %d", res.Offered, stations*2*5, res.Lost)
 	}
@@ -58,20 +52,8 @@ func TestLoadKafka(t *testing.T) {
 // limit (--hub-memory-limit): each hub's report carries the limit its
 // process ran with, and its CPU and RSS are its own.
 func TestLoadChildren(t *testing.T) {
-	dir := t.TempDir()
-	srv, url, err := startServer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := run(ctx, config{Broker: url, Hubs: 2, Stations: 200, Rate: 1, Duration: 3 * time.Second, Humidity: true,
-		Children: true, Drain: 10 * time.Second, Dir: dir, HubMemLimit: "96MiB"}, func(s string) { t.Log(s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", res)
+	res := runNATS(t, config{Hubs: 2, Stations: 200, Rate: 1, Duration: 3 * time.Second, Humidity: true,
+		Children: true, Drain: 10 * time.Second, HubMemLimit: "96MiB"})
 	if res.Lost != 0 || res.Offered == 0 {
 		t.Fatalf("offered %d, lost %d", res.Offered, res.Lost)
 	}
@@ -94,6 +76,33 @@ func TestMemLimitSyntax(t *testing.T) {
 	}
 }
 
+// runNATS runs the load c through a NATS server with JetStream started
+// in this process.
+func runNATS(t *testing.T, c config) result {
+	t.Helper()
+	dir := t.TempDir()
+	srv, url, err := startServer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	c.Broker, c.Dir = url, dir
+	return runLoad(t, c)
+}
+
+// runLoad runs the load c, logging its report; an error fails t.
+func runLoad(t *testing.T, c config) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := run(ctx, c, func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", res)
+	return res
+}
+
 // TestLoadShort offers 2000 stations × 2 readings per second for 10 s
 // through an in-process NATS JetStream to three in-process hubs of one
 // group: no reading may be lost, and every hub's AimX counts what it
@@ -106,20 +115,8 @@ func TestLoadShort(t *testing.T) {
 	if testing.Short() {
 		stations, duration = 200, 3*time.Second
 	}
-	dir := t.TempDir()
-	srv, url, err := startServer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: stations, Rate: 1, Duration: duration, Humidity: true,
-		Drain: 30 * time.Second, Dir: dir}, func(s string) { t.Log(s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", res)
+	res := runNATS(t, config{Hubs: 3, Stations: stations, Rate: 1, Duration: duration, Humidity: true,
+		Drain: 30 * time.Second})
 	want := uint64(stations * 2 * int(duration/time.Second))
 	if res.Offered+res.PubFailed != want {
 		t.Errorf("offered %d + failed %d; want the plan's %d readings", res.Offered, res.PubFailed, want)
@@ -141,20 +138,8 @@ func TestLoadShort(t *testing.T) {
 // dead process's are) while 1000 stations send: the readings it had not
 // acknowledged go to the other two, and none of the plan is lost.
 func TestLoadHubKilled(t *testing.T) {
-	dir := t.TempDir()
-	srv, url, err := startServer(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	res, err := run(ctx, config{Broker: url, Hubs: 3, Stations: 1000, Rate: 1, Duration: 8 * time.Second, Humidity: true,
-		Drain: 10 * time.Second, Dir: dir, KillAt: 3 * time.Second}, func(s string) { t.Log(s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("\n%s", res)
+	res := runNATS(t, config{Hubs: 3, Stations: 1000, Rate: 1, Duration: 8 * time.Second, Humidity: true,
+		Drain: 10 * time.Second, KillAt: 3 * time.Second})
 	if res.Lost != 0 {
 		t.Fatalf("%d of %d offered readings lost after a hub was killed", res.Lost, res.Offered)
 	}
