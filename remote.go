@@ -184,8 +184,8 @@ func (r *RemoteRecord) SubscribeLatest() (*RemoteSubscription, error) {
 // Close may be called from any goroutine.
 //
 // A value that several remote subscriptions of a record receive is
-// encoded once: the data they return is shared, and must not be
-// modified.
+// encoded once (twice, now and then, when two reach it at the same
+// instant): the data they return is shared, and must not be modified.
 type RemoteSubscription struct{ r remoteReader }
 
 // Recv returns the JSON of the next value and how many values the

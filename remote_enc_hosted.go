@@ -43,7 +43,8 @@ const encCacheSize = 8
 // readers receive — AimX subscriptions of several clients, or several
 // subscriptions of one — is encoded once. A record has one only while it
 // has more than one remote reader; readers far apart in the buffer miss
-// and encode for themselves.
+// and encode for themselves, and two that miss at the same instant both
+// encode (the second put wins; both encodings are the same).
 type encCache struct {
 	mu   sync.Mutex
 	pos  [encCacheSize]uint64 // 0: empty (positions start at 1)
