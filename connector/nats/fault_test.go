@@ -92,10 +92,18 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
+// killLoss bounds the values core NATS may lose inside the server when
+// it is killed: published (the server answered the sender's flush) but
+// not yet written to the receiver's socket. Core NATS keeps nothing, so
+// neither end can count them; JetStream loses none.
+const killLoss = 64
+
 // serverKilled streams n values from a sender DB to a receiver DB while
 // the server is killed and started again. It returns the values the
-// receiver stored (how often each) and the sender's link metadata.
-func serverKilled(t *testing.T, p peer, params string, n, queue int) (*collector, aimdb.LinkMetadata, *nats.Dialer) {
+// receiver stored (how often each) and the sender's link metadata. It
+// waits until the receiver has every value published, or all but
+// lossAtKill of them (then up to 2 s more for stragglers).
+func serverKilled(t *testing.T, p peer, params string, n, queue, lossAtKill int) (*collector, aimdb.LinkMetadata, *nats.Dialer) {
 	subject := fmt.Sprintf("%s.kill.%d", connectortest.Prefix, time.Now().UnixNano())
 	rxd := dialer(t, p, nats.Options{})
 	rx := newDB(rxd, 0)
@@ -143,8 +151,12 @@ func serverKilled(t *testing.T, p peer, params string, n, queue int) (*collector
 	<-produced
 	stopTx() // drains the queue
 	md := connectortest.LinkStats(t, tx, "out", 0)
-	want := int(md.Published)
-	waitFor(t, fmt.Sprintf("the %d published values received", want), func() bool { return got.distinct() >= min(want, n-int(md.Dropped)) })
+	want := min(int(md.Published), n-int(md.Dropped))
+	waitFor(t, fmt.Sprintf("%d of the %d published values received", want-lossAtKill, want),
+		func() bool { return got.distinct() >= want-lossAtKill })
+	for deadline := time.Now().Add(2 * time.Second); got.distinct() < want && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	return got, md, rxd
 }
 
@@ -156,7 +168,7 @@ func serverKilled(t *testing.T, p peer, params string, n, queue int) (*collector
 // the kill, is published again.
 func TestJetStreamServerKilledNoLoss(t *testing.T) {
 	const n = 3000
-	got, md, rxd := serverKilled(t, startBinary(t), "?jetstream=true", n, n)
+	got, md, rxd := serverKilled(t, startBinary(t), "?jetstream=true", n, n, 0)
 	if md.Dropped != 0 || md.Published != n {
 		t.Fatalf("sender: %+v; want %d published, none dropped", md, n)
 	}
@@ -184,7 +196,7 @@ func TestJetStreamServerKilledNoLoss(t *testing.T) {
 // server, shut down and started again on its store.
 func TestJetStreamServerRestartedNoLoss(t *testing.T) {
 	const n = 3000
-	got, md, rxd := serverKilled(t, startInproc(t, nil), "?jetstream=true", n, n)
+	got, md, rxd := serverKilled(t, startInproc(t, nil), "?jetstream=true", n, n, 0)
 	if md.Dropped != 0 || md.Published != n {
 		t.Fatalf("sender: %+v; want %d published, none dropped", md, n)
 	}
@@ -206,11 +218,13 @@ func TestJetStreamServerRestartedNoLoss(t *testing.T) {
 // TestCoreServerKilledDropsCounted kills Debian's nats-server while
 // values stream over core NATS, which keeps nothing: the values the
 // sender's offline queue could not hold are dropped, and the metadata
-// counts the values that never arrived: exactly, or one more when the
-// value in flight at the kill reached the receiver anyway.
+// counts them: every dropped value never arrives (but the one in flight
+// at the kill, requeued, which may have reached the receiver anyway).
+// The server may also take a few values down with it, published but
+// not yet delivered: at most killLoss, all sent just before the kill.
 func TestCoreServerKilledDropsCounted(t *testing.T) {
 	const n, queue = 3000, 32
-	got, md, _ := serverKilled(t, startBinary(t), "", n, queue)
+	got, md, _ := serverKilled(t, startBinary(t), "", n, queue, killLoss)
 	missing := 0
 	for i := range n {
 		if got.counts[i] == 0 {
@@ -225,11 +239,11 @@ func TestCoreServerKilledDropsCounted(t *testing.T) {
 	// it is requeued (its outcome is unknown) and may be dropped from the
 	// full queue later. So the metadata may count one drop more than the
 	// values missing, never fewer.
-	if uint64(missing) > md.Dropped || md.Dropped > uint64(missing)+1 {
+	if md.Dropped > uint64(missing)+1 || uint64(missing) > md.Dropped+killLoss {
 		t.Fatalf("%d values never arrived; the sender's metadata counts %d dropped (%+v)", missing, md.Dropped, md)
 	}
-	t.Logf("core NATS, server SIGKILLed mid-stream: %d produced, %d dropped and counted, %d received (%d repeated)",
-		n, md.Dropped, got.distinct(), got.total()-got.distinct())
+	t.Logf("core NATS, server SIGKILLed mid-stream: %d produced, %d dropped and counted, %d lost in the killed server, %d received (%d repeated)",
+		n, md.Dropped, max(missing-int(md.Dropped), 0), got.distinct(), got.total()-got.distinct())
 }
 
 // cutter is a NetDialer whose connections a test cuts, as if the
