@@ -336,7 +336,8 @@ t_qemu() {
 	local name=$1 goarch=$2 qemu=$3
 	# shellcheck disable=SC2086
 	apt_install $QEMU_USER_PKGS || return 1
-	gotest "$name" linux "$goarch" -exec="$qemu" && gosize linux "$goarch"
+	# AIMDB_TEST_EXEC: for tests that start this test binary again.
+	AIMDB_TEST_EXEC="$qemu" gotest "$name" linux "$goarch" -exec="$qemu" && gosize linux "$goarch"
 }
 
 t_tinygo_linux() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type config struct {
 	KillAt   time.Duration // if positive, hub 0 dies this long after the stations start (in-process hubs only)
 	// HubMemLimit, if set, is each child hub's GOMEMLIMIT (Children only).
 	HubMemLimit string
+	// ChildExec, if set, runs the child hubs through this command (an
+	// emulator, for a program that cannot exec itself directly).
+	ChildExec []string
 }
 
 // hubStat is one hub's resources and counts.
@@ -360,7 +364,11 @@ func startChild(h *hubProc, c config, p plan) error {
 	}
 	h.file = filepath.Join(c.Dir, h.name+".json")
 	pj, _ := json.Marshal(p)
-	h.cmd = exec.Command(exe, "-hub-child", "-broker", c.Broker, "-group", "load", "-aimx", h.aimx, "-plan", string(pj), "-report", h.file)
+	args := []string{exe, "-hub-child", "-broker", c.Broker, "-group", "load", "-aimx", h.aimx, "-plan", string(pj), "-report", h.file}
+	if len(c.ChildExec) > 0 {
+		args = append(slices.Clone(c.ChildExec), args...)
+	}
+	h.cmd = exec.Command(args[0], args[1:]...)
 	h.cmd.Stderr = os.Stderr
 	if c.HubMemLimit != "" {
 		h.cmd.Env = append(os.Environ(), "GOMEMLIMIT="+c.HubMemLimit)

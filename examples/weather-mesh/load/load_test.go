@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,8 +53,10 @@ func TestLoadKafka(t *testing.T) {
 // limit (--hub-memory-limit): each hub's report carries the limit its
 // process ran with, and its CPU and RSS are its own.
 func TestLoadChildren(t *testing.T) {
+	// Under qemu-user (ci/targets.sh) the test binary cannot exec itself:
+	// AIMDB_TEST_EXEC names the emulator to run the children with.
 	res := runNATS(t, config{Hubs: 2, Stations: 200, Rate: 1, Duration: 3 * time.Second, Humidity: true,
-		Children: true, Drain: 10 * time.Second, HubMemLimit: "96MiB"})
+		Children: true, Drain: 10 * time.Second, HubMemLimit: "96MiB", ChildExec: strings.Fields(os.Getenv("AIMDB_TEST_EXEC"))})
 	if res.Lost != 0 || res.Offered == 0 {
 		t.Fatalf("offered %d, lost %d", res.Offered, res.Lost)
 	}
